@@ -1,0 +1,244 @@
+"""
+Axon.Component: microprocesses with inboxes and outboxes
+========================================================
+
+A component is a microprocess that talks to the world only through named
+boxes: it receives from its *inboxes* and sends from its *outboxes*. By
+convention "inbox"/"outbox" carry data and "control"/"signal" carry
+lifecycle messages (``producerFinished``, ``shutdownMicroprocess``).
+
+Example Usage
+-------------
+::
+
+    from Axon.Component import component
+    from Axon.Ipc import producerFinished, shutdownMicroprocess
+
+    class Upper(component):
+        Inboxes = {"inbox": "strings to convert", "control": "shutdown messages"}
+        Outboxes = {"outbox": "converted strings", "signal": "shutdown messages"}
+
+        def main(self):
+            while True:
+                while self.dataReady("inbox"):
+                    self.send(self.recv("inbox").upper(), "outbox")
+                while self.dataReady("control"):
+                    msg = self.recv("control")
+                    if isinstance(msg, (producerFinished, shutdownMicroprocess)):
+                        self.send(msg, "signal")
+                        return
+                self.pause()
+                yield 1
+
+How does it work?
+-----------------
+Keyword arguments to the constructor become instance attributes before the
+boxes are built, so ``Upper(Inboxes=[...])`` or ``Server(port=25)`` work.
+The class attributes ``Inboxes`` and ``Outboxes`` (dicts of name ->
+description, or lists of names) declare the boxes; the instance gets
+``inboxes``/``outboxes`` dicts of name -> ``Axon.Box.postbox``.
+
+``send`` delivers immediately: when it returns, the message is in the
+destination inbox and the receiver has been woken. Sending from an outbox
+that is not linked anywhere silently drops the message. ``send`` raises
+``noSpaceInBox`` if the destination has a size limit and is full.
+``recv`` takes the oldest message (``IndexError`` if there is none) and
+wakes the components that sent to that inbox, so a producer waiting for
+space runs again. ``dataReady`` returns how many messages wait in an inbox.
+
+``link`` joins boxes (see ``Axon.Linkage`` for passthrough links);
+``addChildren`` records children so that each child's termination wakes
+this component. When a component terminates, the links it made are removed.
+
+A component may implement ``main()`` as a generator (preferred) or the
+older ``initialiseComponent``/``mainBody``/``closeDownComponent`` trio:
+``main`` then yields ``initialiseComponent()`` once (so returning
+``newComponent(...)`` from it activates children), then ``mainBody()`` until
+that returns a false value, then ``closeDownComponent()``.
+"""
+
+import logging
+
+from Axon import Ipc
+from Axon.AxonExceptions import noSpaceInBox
+from Axon.Box import _SHARED_NULLSINK as _nullsink
+from Axon.Box import makeInbox, makeOutbox, postbox, realsink
+from Axon.Ipc import (WaitComplete, errorInformation, ipc, newComponent, notify,
+                      producerFinished, reactivate, shutdown, shutdownMicroprocess,
+                      status, wouldblock)
+from Axon.Linkage import linkage
+from Axon.Microprocess import microprocess
+from Axon.Postoffice import postoffice
+from Axon.Scheduler import scheduler
+from Axon.debug import debug
+from Axon.idGen import numId, strId
+from Axon.util import removeAll
+
+TraceAllSends = False
+TraceAllRecvs = False
+
+_log = logging.getLogger("Axon.Component")
+
+
+class _LazyAttribute(object):
+    """Per-instance attribute created on first use (keeps idle components small)."""
+
+    def __init__(self, name, factory):
+        self.name = name
+        self.factory = factory
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        value = self.factory(instance)
+        setattr(instance, self.name, value)
+        return value
+
+
+class component(microprocess):
+    """A microprocess with inboxes and outboxes. See the module documentation."""
+
+    Inboxes = {"inbox": "Default inbox for bulk data. Used in a pipeline much like stdin",
+               "control": "Secondary inbox often used for signals. The closest analogy is unix signals"}
+    Outboxes = {"outbox": "Default data out outbox, used in a pipeline much like stdout",
+                "signal": "The default signal based outbox - kinda like stderr, but more for sending singal type signals"}
+    Usescomponents = []
+
+    children = _LazyAttribute("children", lambda self: [])
+    _callOnCloseDown = _LazyAttribute("_callOnCloseDown", lambda self: [])
+    postoffice = _LazyAttribute("postoffice", lambda self: postoffice(self.name))
+
+    def __init__(self, *args, **argd):
+        super().__init__()
+        if argd:
+            for key, value in argd.items():
+                setattr(self, key, value)
+        wake = self._deliveryWake
+        self.inboxes = {name: postbox(realsink(wake)) for name in self.Inboxes}
+        self.outboxes = {name: postbox(_nullsink, wake) for name in self.Outboxes}
+        if TraceAllSends:
+            self.send = self._debug_send
+        if TraceAllRecvs:
+            self.recv = self._debug_recv
+
+    def __str__(self):
+        return "Component %s [ inboxes : %s outboxes : %s" % (
+            self.name, self.inboxes, self.outboxes)
+
+    def setInboxSize(self, boxname, size):
+        """Limit inbox ``boxname`` to ``size`` messages (None: unlimited)."""
+        self.inboxes[boxname].setSize(size)
+
+    # -- children ------------------------------------------------------------
+
+    def addChildren(self, *children):
+        """Record children; each child's termination wakes this component.
+
+        Children are not activated here.
+        """
+        for child in children:
+            if isinstance(child, type):
+                _log.warning("%s.addChildren was given the class %s, not an instance",
+                             self.name, child.__name__)
+                raise TypeError("addChildren expects component instances, got the class %r"
+                                % child)
+            if child not in self.children:
+                self.children.append(child)
+                child._callOnCloseDown.append(self.unpause)
+
+    def removeChild(self, child):
+        """Forget ``child``, stop being woken by it and remove the links made to it here."""
+        removeAll(self.children, child)
+        try:
+            child._callOnCloseDown.remove(self.unpause)
+        except (ValueError, AttributeError):
+            pass
+        self.postoffice.unlink(thecomponent=child)
+
+    def childComponents(self):
+        """A copy of the list of children."""
+        return self.children[:]
+
+    # -- boxes ------------------------------------------------------------------
+
+    def anyReady(self):
+        """The name of the first inbox holding a message, or False."""
+        for name, box in self.inboxes.items():
+            if len(box.storage):
+                return name
+        return False
+
+    def dataReady(self, boxname="inbox"):
+        """How many messages wait in inbox ``boxname``."""
+        return len(self.inboxes[boxname].storage)
+
+    def recv(self, boxname="inbox"):
+        """Take the oldest message from inbox ``boxname`` (IndexError if empty)."""
+        return self.inboxes[boxname].storage.pop(0)
+
+    def Inbox(self, boxname="inbox"):
+        """Iterate over the messages waiting in ``boxname``, removing each."""
+        storage = self.inboxes[boxname].storage
+        while len(storage):
+            yield storage.pop(0)
+
+    def send(self, message, boxname="outbox"):
+        """Deliver ``message`` now through outbox ``boxname``."""
+        self.outboxes[boxname].append(message)
+
+    def _debug_send(self, message, boxname="outbox"):
+        _log.info("SEND: %s %s: %r", self.name, boxname, message)
+        self.outboxes[boxname].append(message)
+
+    def _debug_recv(self, boxname="inbox"):
+        message = self.inboxes[boxname].storage.pop(0)
+        _log.info("RECV: %s %s: %r", self.name, boxname, message)
+        return message
+
+    def _deliver(self, message, boxname="inbox"):
+        """Put ``message`` straight into this component's inbox ``boxname``."""
+        self.inboxes[boxname].append(message)
+
+    def link(self, source=None, sink=None, *optionalargs, **kwoptionalargs):
+        """Link ``source=(component, box)`` to ``sink=(component, box)``; returns the linkage.
+
+        Keywords: ``passthrough`` (0, 1 or 2), ``pipewidth``, ``synchronous``.
+        """
+        return self.postoffice.link(source, sink, *optionalargs, **kwoptionalargs)
+
+    def unlink(self, thecomponent=None, thelinkage=None):
+        """Remove a linkage made by this component, or all it made involving a component."""
+        return self.postoffice.unlink(thecomponent, thelinkage)
+
+    # -- behaviour ------------------------------------------------------------
+
+    def main(self):
+        """Run ``initialiseComponent``, ``mainBody`` until falsy, ``closeDownComponent``."""
+        result = self.initialiseComponent()
+        yield result if result else 1
+        while True:
+            result = self.mainBody()
+            if not result:
+                break
+            yield result
+        yield self.closeDownComponent()
+
+    def initialiseComponent(self):
+        return 1
+
+    def mainBody(self):
+        return None
+
+    def closeDownComponent(self):
+        return 1
+
+    def _closeDownMicroprocess(self):
+        """Wake the parents, remove the links this component made; no knock-on."""
+        callbacks = self.__dict__.get("_callOnCloseDown")
+        if callbacks:
+            for callback in callbacks:
+                callback()
+        po = self.__dict__.get("postoffice")
+        if po is not None:
+            po.unlinkAll()
+        return None

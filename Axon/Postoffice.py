@@ -1,0 +1,97 @@
+"""
+Axon.Postoffice: a component's record of the links it made
+==========================================================
+
+Each component owns a ``postoffice``. ``link`` creates a ``linkage``, joins
+the two boxes and remembers the linkage; ``unlink`` and ``unlinkAll`` undo
+that. When a component terminates, its postoffice's linkages are removed,
+so links a component made disappear with it, while links *other*
+components made to its boxes survive until their makers remove them.
+
+Example Usage
+-------------
+::
+
+    from Axon.Postoffice import postoffice
+
+    po = postoffice("demo")
+    l = po.link((producer, "outbox"), (consumer, "inbox"))
+    ...
+    po.unlink(thelinkage=l)
+"""
+
+import logging
+
+from Axon.Base import AxonObject
+from Axon.Linkage import linkage
+
+_log = logging.getLogger("Axon.Postoffice")
+
+
+class postoffice(AxonObject):
+    """Creates, records and removes linkages on behalf of one component."""
+
+    def __init__(self, debugname=""):
+        self.linkages = []
+        self.debugname = debugname + ":debug "
+
+    def __str__(self):
+        return "{{ POSTOFFICE: %slinks %s }}" % (self.debugname, self.linkages)
+
+    def link(self, source, sink, *optionalargs, **kwoptionalargs):
+        """Link ``source=(component, box)`` to ``sink=(component, box)``; return the linkage.
+
+        Further arguments are passed to ``linkage``: ``passthrough``,
+        ``pipewidth``, ``synchronous``.
+        """
+        sourceComp, sourceBox = source
+        sinkComp, sinkBox = sink
+        thelink = linkage(sourceComp, sinkComp, sourceBox, sinkBox,
+                          *optionalargs, **kwoptionalargs)
+        sinkbox = thelink.getSinkbox()
+        sinkbox.addsource(thelink.getSourcebox())
+        if thelink.pipewidth is not None or thelink.synchronous:
+            thelink.setSynchronous(thelink.pipewidth)
+        self.linkages.append(thelink)
+        return thelink
+
+    def _unlinkOne(self, thelinkage):
+        try:
+            self.linkages.remove(thelinkage)
+        except ValueError:
+            return
+        self._disconnect(thelinkage)
+
+    @staticmethod
+    def _disconnect(thelinkage):
+        sink = thelinkage.getSinkbox()
+        source = thelinkage.getSourcebox()
+        if source in sink.sources:
+            sink.removesource(source)
+
+    def unlink(self, thecomponent=None, thelinkage=None):
+        """Remove ``thelinkage`` and/or every linkage made here that touches ``thecomponent``.
+
+        Linkages this postoffice did not make are silently ignored.
+        """
+        if thelinkage is not None:
+            self._unlinkOne(thelinkage)
+        if thecomponent is not None:
+            for l in [l for l in self.linkages
+                      if l.source is thecomponent or l.sink is thecomponent]:
+                self._unlinkOne(l)
+
+    def unlinkAll(self):
+        """Remove every linkage made through this postoffice."""
+        linkages = self.linkages
+        while linkages:
+            self._disconnect(linkages.pop())
+
+    def deregisterlinkage(self, thecomponent=None, thelinkage=None):
+        """Deprecated name of ``unlink``."""
+        _log.warning("postoffice.deregisterlinkage is deprecated; use unlink")
+        self.unlink(thecomponent, thelinkage)
+
+    def islinkageregistered(self, thelinkage):
+        """How many times ``thelinkage`` is recorded here (0 or 1)."""
+        return self.linkages.count(thelinkage)

@@ -1,0 +1,661 @@
+"""
+Axon.Scheduler: runs microprocesses, timers and I/O callbacks
+=============================================================
+
+The scheduler runs every *runnable* microprocess one step (up to its next
+``yield``) per *cycle*. Paused microprocesses cost nothing: they are not
+visited until something wakes them, so the cost of a step does not depend on
+how many are paused. When nothing is runnable the scheduler blocks -- until a
+timer is due, an I/O callback is ready, or another thread wakes something --
+so an idle program uses no CPU.
+
+Example Usage
+-------------
+::
+
+    from Axon.Scheduler import scheduler
+    from Axon.Component import component
+
+    class Hello(component):
+        def main(self):
+            print("hello")
+            yield 1
+
+    Hello().activate()
+    scheduler.run.runThreads()      # returns when every microprocess has ended
+
+How does it work?
+-----------------
+Each cycle:
+
+1. (``slowmo``) sleep that many seconds, for watching a system run slowly;
+2. set ``self.time`` to the wall-clock time;
+3. run each microprocess of the run queue one step, in order. A value it
+   yields may ask for a service: ``newComponent`` activates components,
+   ``WaitComplete`` runs a generator in its place until that ends; other
+   values are ignored. A microprocess that called ``pause()`` during its
+   step goes to sleep -- unless something woke it earlier in the same cycle,
+   because a wake in the same cycle always wins over a pause;
+4. apply requests made from other threads, run due timers, poll I/O;
+5. the next run queue is: the microprocesses that stayed awake, in the order
+   they ran, followed by those woken or activated during the cycle, in the
+   order they were woken;
+6. finish when no microprocesses are left; otherwise, if nothing is
+   runnable, block as described above.
+
+A microprocess ends when its generator is exhausted (detected where
+``next()`` is called, so PEP 479 does not interfere) or when it is stopped;
+the scheduler then calls its ``stop()`` and ``_closeDownMicroprocess()`` and
+acts on the knock-on value that returns (``reactivate``).
+
+Errors: an exception raised by a microprocess propagates out of
+``runThreads`` with a note naming the microprocess; the microprocess is
+removed and every other one is left in place, so ``runThreads`` may be
+called again. After ``scheduler.immortalise()`` crashes are logged and the
+crashing microprocess is stopped instead.
+
+Threads: ``wakeThread``, ``pauseThread``, ``_addThread`` (and hence
+``unpause``/``activate``) and ``callSoonThreadsafe`` may be called from any
+thread; they are applied by the scheduler's thread at the next cycle
+boundary and interrupt a blocking wait.
+
+Timers and I/O, for components that wait on time or sockets without
+threads: ``callLater(delay, fn, *args)`` / ``callAt(when, fn, *args)``
+return a handle with ``cancel()``; ``addReader(fileobj, fn, *args)``,
+``addWriter``, ``removeReader`` and ``removeWriter`` watch a file or socket
+with the ``selectors`` module (epoll on Linux) and call ``fn`` in the
+scheduler's thread while it is ready. The clock is the attribute
+``clock`` (``time.monotonic`` by default), which tests may replace.
+
+Termination: ``runThreads`` returns when every microprocess has ended (or
+``stop()`` was called on the scheduler, which stops every microprocess left).
+"""
+
+import collections
+import heapq
+import itertools
+import logging
+import os
+import selectors
+import threading
+import time
+
+from Axon import Microprocess as _microprocessModule
+from Axon.Ipc import WaitComplete, newComponent, reactivate, shutdownMicroprocess
+from Axon.Microprocess import microprocess
+
+_log = logging.getLogger("Axon.Scheduler")
+_get_ident = threading.get_ident
+
+
+class _State(object):
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+_ACTIVE = _State("_ACTIVE")
+_SLEEPING = _State("_SLEEPING")
+_GOINGTOSLEEP = _State("_GOINGTOSLEEP")
+
+_running = threading.local()
+
+
+def _runningHere():
+    """The scheduler whose ``main()`` is running in the calling thread, or None."""
+    return getattr(_running, "scheduler", None)
+
+
+_microprocessModule._runningScheduler = _runningHere
+
+
+class _Stopped(object):
+    """Iterator standing in for a stopped microprocess's generator: ends at once."""
+
+    __slots__ = ()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        raise StopIteration
+
+
+_stoppedStep = _Stopped()
+
+
+class TimerHandle(object):
+    """A callback scheduled with ``callLater``/``callAt``; ``cancel()`` withdraws it."""
+
+    __slots__ = ("when", "seq", "callback", "args", "cancelled", "__weakref__")
+
+    def __init__(self, when, seq, callback, args):
+        self.when = when
+        self.seq = seq
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self):
+        """Withdraw the callback; cancelling twice, or after it ran, is harmless."""
+        self.cancelled = True
+        self.callback = None
+        self.args = None
+
+    def __lt__(self, other):
+        return (self.when, self.seq) < (other.when, other.seq)
+
+    def __repr__(self):
+        return "<TimerHandle when=%r%s>" % (self.when, " cancelled" if self.cancelled else "")
+
+
+class scheduler(microprocess):
+    """The Axon scheduler. See the module documentation."""
+
+    run = None
+    wait_for_one = False
+    exception_caught = StopIteration
+    clock = staticmethod(time.monotonic)
+    wallclock = staticmethod(time.time)
+    ioPollInterval = 8
+
+    def __init__(self, **argd):
+        super().__init__()
+        for key, value in argd.items():
+            setattr(self, key, value)
+        if scheduler.run is None:
+            scheduler.run = self
+        self.time = time.time()
+        self.threads = {}
+        self.debuggingon = False
+        self.extra = 1 if self.wait_for_one else 0
+        self._steps = {}
+        self._waitStacks = {}
+        self._runqueue = []
+        self._woken = []
+        self._wokenActive = set()
+        self._foreign = collections.deque()
+        self._ownerThread = None
+        self._current = None
+        self._blocking = False
+        self._stopRequested = False
+        self._timers = []
+        self._timerSeq = itertools.count()
+        self._selector = None
+        self._io = {}
+        self._wakeRead = self._wakeWrite = None
+        self._ioCountdown = 0
+        self._exceptionCaught = None
+
+    # -- registration, waking and pausing -----------------------------
+
+    def _foreignThread(self):
+        owner = self._ownerThread
+        return owner is not None and owner != _get_ident()
+
+    def _fromOtherThread(self, fn, *args):
+        self._foreign.append((fn, args))
+        if self._blocking:
+            self._poke()
+
+    def _addThread(self, mp):
+        """Register ``mp`` (if new) and make it runnable."""
+        self.wakeThread(mp, True)
+
+    def wakeThread(self, mp, canActivate=False):
+        """Make ``mp`` runnable from the next cycle; register it too if ``canActivate``."""
+        owner = self._ownerThread
+        if owner is not None and owner != _get_ident():
+            self._fromOtherThread(self.wakeThread, mp, canActivate)
+            return
+        self._wakeLocal(mp, canActivate)
+
+    def _wakeLocal(self, mp, canActivate=False):
+        """``wakeThread`` for callers known to be in the scheduler's thread (box deliveries)."""
+        threads = self.threads
+        state = threads.get(mp)
+        if state is _SLEEPING:
+            threads[mp] = _ACTIVE
+            self._woken.append(mp)
+        elif state is _ACTIVE:
+            self._wokenActive.add(mp)
+        elif state is _GOINGTOSLEEP:
+            threads[mp] = _ACTIVE
+            self._wokenActive.add(mp)
+        elif state is None and canActivate:
+            try:
+                step = mp._schedulerIterator()
+            except AttributeError:
+                step = mp
+            self._steps[mp] = step
+            threads[mp] = _ACTIVE
+            self._woken.append(mp)
+            self.extra = 0
+
+    def pauseThread(self, mp):
+        """Put ``mp`` to sleep at its next yield, unless woken in the same cycle."""
+        if mp is self._current:
+            # The running microprocess pausing itself: we are in the scheduler's thread.
+            if mp not in self._wokenActive:
+                self.threads[mp] = _GOINGTOSLEEP
+            return
+        owner = self._ownerThread
+        if owner is not None and owner != _get_ident():
+            self._fromOtherThread(self.pauseThread, mp)
+            return
+        if self.threads.get(mp) is _ACTIVE and mp not in self._wokenActive:
+            self.threads[mp] = _GOINGTOSLEEP
+
+    def _stopThread(self, mp):
+        """``mp`` was stopped: do not advance it again; terminate it promptly."""
+        if self._foreignThread():
+            self._fromOtherThread(self._stopThread, mp)
+            return
+        if mp in self.threads:
+            self._steps[mp] = _stoppedStep
+            self._waitStacks.pop(mp, None)
+            self.wakeThread(mp)
+
+    def isThreadPaused(self, mp):
+        """True if ``mp`` is asleep or unknown to this scheduler."""
+        state = self.threads.get(mp)
+        return state is None or state is _SLEEPING
+
+    def listAllThreads(self):
+        """Every registered microprocess that has not yet terminated."""
+        self.debuggingon = True
+        return list(self.threads)
+
+    def waitForOne(self):
+        """Keep running even with no microprocesses until the first one is activated."""
+        self.extra = 1
+
+    @classmethod
+    def immortalise(cls):
+        """Log and stop crashing microprocesses instead of letting errors escape."""
+        cls.run.exception_caught = Exception
+
+    @classmethod
+    def mortalise(cls):
+        """Let errors from microprocesses propagate out of ``runThreads`` (the default)."""
+        cls.run.exception_caught = StopIteration
+
+    def callSoonThreadsafe(self, callback, *args):
+        """Call ``callback(*args)`` in the scheduler's thread at the next cycle boundary."""
+        self._fromOtherThread(callback, *args)
+
+    def stop(self):
+        """Stop every microprocess and end ``main()`` after the current cycle."""
+        self._stopRequested = True
+        if self._blocking:
+            self._poke()
+
+    # -- timers -----------------------------------------------------------
+
+    def callAt(self, when, callback, *args):
+        """Call ``callback(*args)`` once ``self.clock()`` reaches ``when``."""
+        if self._foreignThread():
+            raise RuntimeError("callAt/callLater must be called from the scheduler's "
+                               "thread; use callSoonThreadsafe")
+        handle = TimerHandle(when, next(self._timerSeq), callback, args)
+        heapq.heappush(self._timers, handle)
+        return handle
+
+    def callLater(self, delay, callback, *args):
+        """Call ``callback(*args)`` after ``delay`` seconds of ``self.clock``."""
+        return self.callAt(self.clock() + delay, callback, *args)
+
+    def nextTimerDue(self):
+        """When the earliest pending timer is due (``self.clock`` time), or None."""
+        timers = self._timers
+        while timers and timers[0].cancelled:
+            heapq.heappop(timers)
+        return timers[0].when if timers else None
+
+    def _runTimers(self):
+        timers = self._timers
+        now = self.clock()
+        while timers and (timers[0].cancelled or timers[0].when <= now):
+            handle = heapq.heappop(timers)
+            if not handle.cancelled:
+                callback, args = handle.callback, handle.args
+                handle.cancel()
+                callback(*args)
+
+    # -- I/O ---------------------------------------------------------------
+
+    def _ensureSelector(self):
+        if self._selector is None:
+            self._selector = selectors.DefaultSelector()
+            self._wakeRead, self._wakeWrite = os.pipe()
+            os.set_blocking(self._wakeRead, False)
+            os.set_blocking(self._wakeWrite, False)
+            self._selector.register(self._wakeRead, selectors.EVENT_READ, None)
+        return self._selector
+
+    def _poke(self):
+        if self._wakeWrite is not None:
+            try:
+                os.write(self._wakeWrite, b"\0")
+            except BlockingIOError:
+                pass
+
+    def _setIO(self, fileobj, index, callback, args):
+        selector = self._ensureSelector()
+        entry = self._io.get(fileobj)
+        if entry is None:
+            entry = self._io[fileobj] = [None, None]
+            entry[index] = (callback, args)
+            selector.register(fileobj, self._events(entry), entry)
+        else:
+            entry[index] = (callback, args)
+            selector.modify(fileobj, self._events(entry), entry)
+
+    def _clearIO(self, fileobj, index):
+        entry = self._io.get(fileobj)
+        if entry is None or entry[index] is None:
+            return False
+        entry[index] = None
+        if entry[0] is None and entry[1] is None:
+            del self._io[fileobj]
+            try:
+                self._selector.unregister(fileobj)
+            except (KeyError, ValueError):
+                pass
+        else:
+            self._selector.modify(fileobj, self._events(entry), entry)
+        return True
+
+    @staticmethod
+    def _events(entry):
+        return (selectors.EVENT_READ if entry[0] is not None else 0) | \
+               (selectors.EVENT_WRITE if entry[1] is not None else 0)
+
+    def addReader(self, fileobj, callback, *args):
+        """Call ``callback(*args)`` each time ``fileobj`` is readable (until removed)."""
+        self._setIO(fileobj, 0, callback, args)
+
+    def addWriter(self, fileobj, callback, *args):
+        """Call ``callback(*args)`` each time ``fileobj`` is writable (until removed)."""
+        self._setIO(fileobj, 1, callback, args)
+
+    def removeReader(self, fileobj):
+        """Stop watching ``fileobj`` for reading; True if it was watched."""
+        return self._clearIO(fileobj, 0)
+
+    def removeWriter(self, fileobj):
+        """Stop watching ``fileobj`` for writing; True if it was watched."""
+        return self._clearIO(fileobj, 1)
+
+    def _pollIO(self, timeout):
+        selector = self._selector
+        self._ioCountdown = self.ioPollInterval
+        try:
+            events = selector.select(timeout)
+        except (OSError, ValueError):
+            events = self._pollIndividually()
+        for key, mask in events:
+            entry = key.data
+            if entry is None:
+                self._drainWakePipe()
+                continue
+            if mask & selectors.EVENT_READ and entry[0] is not None:
+                callback, args = entry[0]
+                callback(*args)
+            if mask & selectors.EVENT_WRITE and entry[1] is not None:
+                callback, args = entry[1]
+                callback(*args)
+
+    def _pollIndividually(self):
+        """A watched file was closed while registered: drop it and report it ready."""
+        ready = []
+        for fileobj, entry in list(self._io.items()):
+            try:
+                fileno = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+            except (OSError, ValueError):
+                fileno = -1
+            if fileno < 0:
+                _log.warning("unregistering closed file %r from the scheduler", fileobj)
+                del self._io[fileobj]
+                try:
+                    self._selector.unregister(fileobj)
+                except (KeyError, ValueError):
+                    pass
+                key = selectors.SelectorKey(fileobj, -1, selectors.EVENT_READ | selectors.EVENT_WRITE, entry)
+                ready.append((key, key.events))
+        return ready
+
+    def _drainWakePipe(self):
+        try:
+            while os.read(self._wakeRead, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _waitForEvents(self):
+        """Block until a timer is due, an I/O callback is ready or another thread calls."""
+        selector = self._ensureSelector()
+        self._blocking = True
+        try:
+            if self._foreign or self._stopRequested or self._woken:
+                timeout = 0
+            else:
+                due = self.nextTimerDue()
+                timeout = None if due is None else max(0.0, due - self.clock())
+            self._pollIO(timeout)
+        finally:
+            self._blocking = False
+
+    # -- running -----------------------------------------------------------
+
+    def _handleYield(self, mp, value):
+        if isinstance(value, newComponent):
+            for c in value.components():
+                c.activate(self)
+        elif isinstance(value, WaitComplete):
+            sub = iter(value.args[0])
+            self._waitStacks.setdefault(mp, []).append(self._steps[mp])
+            self._steps[mp] = sub
+
+    def _subGeneratorEnded(self, mp):
+        """A WaitComplete generator of ``mp`` ended: resume its caller. False if none."""
+        stack = self._waitStacks.get(mp)
+        if not stack:
+            return False
+        self._steps[mp] = stack.pop()
+        if not stack:
+            del self._waitStacks[mp]
+        return True
+
+    def _terminate(self, mp):
+        stopped = self._steps.get(mp) is _stoppedStep
+        self.threads.pop(mp, None)
+        self._steps.pop(mp, None)
+        self._waitStacks.pop(mp, None)
+        self._wokenActive.discard(mp)
+        if stopped and hasattr(mp, "_closeThread"):
+            try:
+                mp._closeThread()
+            except RuntimeError as e:
+                _log.warning("%s: its generator would not close: %s", _nameOf(mp), e)
+        mp.stop()
+        knockon = mp._closeDownMicroprocess()
+        if knockon:
+            self.handleMicroprocessShutdownKnockon(knockon)
+
+    def handleMicroprocessShutdownKnockon(self, knockon):
+        """Act on what a terminated microprocess's ``_closeDownMicroprocess`` returned."""
+        if isinstance(knockon, reactivate):
+            self._addThread(knockon.original)
+        elif isinstance(knockon, shutdownMicroprocess):
+            for mp in knockon.microprocesses():
+                mp.stop()
+
+    def _crashed(self, mp, exc):
+        """``mp`` raised ``exc``: remove it; re-raise unless immortal."""
+        try:
+            self._steps[mp] = _stoppedStep
+            self._terminate(mp)
+        except Exception as cleanupError:
+            _log.error("%s: error while stopping after a crash: %r", _nameOf(mp), cleanupError)
+        if isinstance(exc, self.exception_caught):
+            _log.error("%s crashed and was stopped", _nameOf(mp),
+                       exc_info=(type(exc), exc, exc.__traceback__))
+            return
+        if hasattr(exc, "add_note"):
+            exc.add_note("raised in microprocess %s" % _nameOf(mp))
+        raise exc
+
+    def _enter(self):
+        """Mark this scheduler as running in the calling thread; returns what to restore."""
+        saved = (getattr(_running, "scheduler", None), self._ownerThread)
+        _running.scheduler = self
+        self._ownerThread = _get_ident()
+        if self._woken:
+            self._runqueue.extend(self._woken)
+            self._woken = []
+        return saved
+
+    def _leave(self, saved):
+        self._current = None
+        _running.scheduler, self._ownerThread = saved
+
+    def _cycle(self, canblock):
+        """Generator running one cycle: yields 1 before each step and once at the end."""
+        threads = self.threads
+        steps = self._steps
+        _next = next
+        self.time = self.wallclock()
+        runqueue = self._runqueue
+        self._runqueue = survivors = []
+        for mp in runqueue:
+            yield 1
+            self._current = mp
+            try:
+                value = _next(steps[mp])
+                if value is not None and value.__class__ is not int:
+                    self._handleYield(mp, value)
+            except StopIteration:
+                try:
+                    if not self._subGeneratorEnded(mp):
+                        self._terminate(mp)
+                        continue
+                except Exception as e:
+                    self._rescue(runqueue, mp)
+                    self._crashed(mp, e)
+                    continue
+            except Exception as e:
+                self._rescue(runqueue, mp)
+                self._crashed(mp, e)
+                continue
+            state = threads.get(mp)
+            if state is _ACTIVE:
+                survivors.append(mp)
+            elif state is _GOINGTOSLEEP:
+                threads[mp] = _SLEEPING
+        self._current = None
+        yield 1
+        self._endOfCycle(survivors, canblock)
+
+    def main(self, slowmo=0, canblock=False):
+        """Generator running cycles (see the module documentation) until none are left."""
+        saved = self._enter()
+        try:
+            while True:
+                if slowmo:
+                    if canblock:
+                        time.sleep(slowmo)
+                    else:
+                        until = time.time() + slowmo
+                        while time.time() < until:
+                            yield 1
+                yield from self._cycle(canblock)
+                if self._stopRequested:
+                    self._stopEverything()
+                    return
+                if not self.threads and not self.extra:
+                    return
+        finally:
+            self._leave(saved)
+
+    def runCycle(self):
+        """Run exactly one cycle in the calling thread, without blocking.
+
+        Returns True while microprocesses remain. Used by ``Axon.Testing``
+        to step a system deterministically.
+        """
+        saved = self._enter()
+        try:
+            collections.deque(self._cycle(False), maxlen=0)
+            if self._stopRequested:
+                self._stopEverything()
+        finally:
+            self._leave(saved)
+        return bool(self.threads)
+
+    def isIdle(self):
+        """True when nothing is runnable (everything left is asleep, or nothing is left)."""
+        return not (self._runqueue or self._woken or self._foreign)
+
+    def _rescue(self, runqueue, mp):
+        """Before an error escapes mid-cycle, keep the rest of the cycle's run queue."""
+        rest = runqueue[runqueue.index(mp) + 1:]
+        if rest:
+            self._runqueue.extend(m for m in rest if m in self.threads)
+
+    def _endOfCycle(self, survivors, canblock):
+        foreign = self._foreign
+        while foreign:
+            fn, args = foreign.popleft()
+            fn(*args)
+        if self._timers:
+            self._runTimers()
+        if self._io:
+            self._ioCountdown -= 1
+            if self._ioCountdown <= 0 or not (survivors or self._woken):
+                self._pollIO(0)
+        woken = self._woken
+        if woken:
+            survivors.extend(woken)
+            self._woken = []
+        if self._wokenActive:
+            self._wokenActive.clear()
+        if not survivors and canblock and (self.threads or self.extra) and not self._stopRequested:
+            while not (self._woken or self._stopRequested or self._foreign):
+                if not self.threads and not self.extra:
+                    break
+                self._waitForEvents()
+                if self._timers:
+                    self._runTimers()
+            while foreign:
+                fn, args = foreign.popleft()
+                fn(*args)
+            survivors.extend(self._woken)
+            self._woken = []
+
+    def _stopEverything(self):
+        self._stopRequested = False
+        remaining = list(self.threads)
+        self.threads.clear()
+        self._steps.clear()
+        self._waitStacks.clear()
+        self._runqueue = []
+        self._woken = []
+        for mp in remaining:
+            try:
+                mp.stop()
+            except Exception:
+                _log.exception("%s: error in stop() during scheduler shutdown", _nameOf(mp))
+        microprocess.stop(self)
+
+    def runThreads(self, slowmo=0):
+        """Run until every microprocess has ended, blocking (not spinning) when idle."""
+        collections.deque(self.main(slowmo, canblock=True), maxlen=0)
+
+
+def _nameOf(mp):
+    return getattr(mp, "name", None) or repr(mp)

@@ -1,0 +1,83 @@
+"""
+Axon.idGen: unique identifiers for Axon objects
+===============================================
+
+One process-wide counter numbers every microprocess, component, tracker and
+dynamically created box, so every id is unique for the life of the process.
+
+Example Usage
+-------------
+::
+
+    >>> from Axon.idGen import numId, strId, tupleId
+    >>> n = numId()
+    >>> strId(object()).startswith("object_")
+    True
+
+How does it work?
+-----------------
+``idGen.lowestAllocatedId`` is a class attribute shared by every ``idGen``
+instance; ``nextId()`` increments it under a lock and returns it.
+``idToString`` names a thing after its class, as ``"<module>.<Class>_<n>"``.
+The module-level ``numId``, ``strId`` and ``tupleId`` are bound methods of
+fresh instances and all draw on the same counter.
+"""
+
+import threading
+
+from Axon import debug as _debugmodule
+
+_lock = threading.Lock()
+_classNames = {}
+
+
+def _className(cls):
+    """``str(cls)[8:-2]``: "<module>.<QualName>", or the bare name for builtins."""
+    try:
+        return _classNames[cls]
+    except KeyError:
+        name = str(cls)[8:-2]
+        _classNames[cls] = name
+        return name
+
+
+class idGen(object):
+    """Generator of process-unique integer ids and the names built from them."""
+
+    lowestAllocatedId = 0
+
+    def nextId(self, thing=None):
+        """Allocate and return the next id."""
+        with _lock:
+            idGen.lowestAllocatedId = n = idGen.lowestAllocatedId + 1
+        return n
+
+    next = nextId
+    __next__ = nextId
+
+    def idToString(self, thing, aNumId):
+        """Return ``"<module>.<Class>_<aNumId>"`` for ``thing``."""
+        return "%s_%d" % (_className(thing.__class__), aNumId)
+
+    def numId(self, thing=None):
+        """Allocate an id and return it as an int."""
+        return self.nextId()
+
+    def strId(self, thing):
+        """Allocate an id and return it as a name for ``thing``."""
+        return self.idToString(thing, self.nextId())
+
+    def tupleId(self, thing):
+        """Allocate an id and return ``(id, name)`` for ``thing``."""
+        n = self.nextId()
+        return n, self.idToString(thing, n)
+
+
+numId = idGen().numId
+strId = idGen().strId
+tupleId = idGen().tupleId
+newId = strId
+
+debugger = _debugmodule.debug()
+debugger.useConfig()
+Debug = debugger.debug
