@@ -1,0 +1,1 @@
+"""Kamaelia.Apps.Grey: Kamaelia Grey, a greylisting SMTP proxy."""

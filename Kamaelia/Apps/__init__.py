@@ -1,0 +1,1 @@
+"""Kamaelia.Apps: applications built from Kamaelia components."""

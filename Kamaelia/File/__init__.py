@@ -1,0 +1,1 @@
+"""Kamaelia.File: components that read and write files."""

@@ -1,0 +1,1 @@
+"""Kamaelia.Internet: networking components."""

@@ -1,0 +1,1 @@
+"""Kamaelia.Protocol: protocol handler components."""

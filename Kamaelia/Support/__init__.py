@@ -1,0 +1,1 @@
+"""Kamaelia.Support: non-component support code."""
