@@ -1,0 +1,483 @@
+"""
+Kamaelia.Apps.Grey.Config: greylist.conf, strictly
+==================================================
+
+The configuration loader the greylister uses. It reads the same file syntax
+as Kamaelia Grey 1.x (see ``Kamaelia.Apps.Grey.Support``), but knows every
+key, converts and checks each value, and reports the first mistake with the
+file name and line number instead of starting with a wrong setting.
+
+Example Usage
+-------------
+::
+
+    from Kamaelia.Apps.Grey.Config import ConfigError, findConfig, loadConfig
+
+    path = findConfig()            # first readable file of SEARCH_PATH, or None
+    try:
+        config = loadConfig(path)  # None: the built-in defaults
+    except ConfigError as error:
+        raise SystemExit(str(error))   # e.g. "greylist.conf:12: port: not an integer: 'abc'"
+    print(config["port"], config["allowed_sender_nets"])
+
+How does it work?
+-----------------
+``SCHEMA`` is the single table of options: name, type, default, help text
+and value checks. ``DEFAULT_CONFIG`` is built from it, and so is
+``describeOptions()``, which the application's ``--check-config`` and the
+documentation print.
+
+``loadConfig(path)`` reads the file and hands the lines to
+``parseConfig(lines, filename)``, which starts from a copy of the defaults
+and applies each line:
+
+- blank lines and lines whose first non-blank character is ``#`` are skipped
+  (also inside a list);
+- ``key = value`` sets a scalar option (everything after the first ``=``,
+  stripped, is the value; an empty value gives the empty string, or "use
+  the profile" for the optional greylist timings);
+- ``key:`` starts a list option, replacing its default; the indented lines
+  that follow are its items. In a list of tuples each item is a line of
+  blank-separated fields.
+
+Types: ``int`` (decimal), ``str``, ``bool`` (yes/no, true/false, on/off,
+1/0, any case), ``list`` (one value per item) and ``tuples`` (a fixed number
+of fields per item). ``ConfigError`` (a ``ValueError``), whose text is
+``"<file>:<line>: <key>: <problem>"``, is raised for an unknown key, a bad
+integer or boolean, a value not among an option's choices, a bad address in
+``allowed_senders`` or network in ``allowed_sender_nets`` (see
+``Kamaelia.Apps.Grey.Networks``), a triple with the wrong number of fields
+or a bad address/network field, a list item with blanks in a one-value list,
+``key = value`` for a list option or ``key:`` for a scalar one, an indented
+line with no list option above it, a line that is none of these, one of
+``tls_certificate``/``tls_key`` without the other, and greylist timings that
+do not satisfy too_soon <= min_defer <= max_defer.
+
+``findConfig(searchPath)`` returns the first file of the search path that
+can be opened for reading; the default path is the original's.
+``timingProfile(config)`` turns ``greylist_profile`` and the optional
+``greylist_*`` timing overrides into a ``TimingProfile``.
+
+Configuration
+-------------
+Every option, with its default, is listed by ``describeOptions()`` and in
+``Examples/Greylister/greylist.conf.dist``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+from Kamaelia.Apps.Grey.GreylistVerdict import KEY_MODES, PROFILES, TimingProfile
+from Kamaelia.Apps.Grey.Networks import parseAddress, parseNetwork
+
+__all__ = [
+    "Option", "SCHEMA", "OPTIONS", "DEFAULT_CONFIG", "SEARCH_PATH",
+    "ConfigError", "findConfig", "loadConfig", "parseConfig",
+    "timingProfile", "defaultConfig", "describeOptions",
+]
+
+INT, STR, BOOL, LIST, TUPLES = "int", "str", "bool", "list", "tuples"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration key.
+
+    ``check`` (if any) is called with the converted value -- for lists,
+    with each item -- and raises ``ValueError`` with the problem; what it
+    returns replaces the value. ``fields`` is the size of each tuple of a
+    ``tuples`` option and ``fieldNames`` names them for messages.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    check: Optional[Callable[[Any], Any]] = None
+    optional: bool = False
+    fields: int = 0
+    fieldNames: tuple = ()
+
+
+def _intRange(low: Optional[int] = None, high: Optional[int] = None):
+    def check(value: Optional[int]) -> Optional[int]:
+        if value is None:
+            return value
+        if low is not None and value < low:
+            raise ValueError("must be at least %d, got %d" % (low, value))
+        if high is not None and value > high:
+            raise ValueError("must be at most %d, got %d" % (high, value))
+        return value
+    return check
+
+
+def _choice(*choices: str, fold: Callable[[str], str] = str.lower):
+    def check(value: str) -> str:
+        folded = fold(value)
+        if folded not in choices:
+            raise ValueError("must be one of %s, got %r"
+                             % (", ".join(choices), value))
+        return folded
+    return check
+
+
+def _optionalAddress(value: str) -> str:
+    if value:
+        parseAddress(value)
+    return value
+
+
+def _address(value: str) -> str:
+    parseAddress(value)
+    return value
+
+
+def _network(value: str) -> str:
+    parseNetwork(value)
+    return value
+
+
+def _domain(value: str) -> str:
+    return value.lower()
+
+
+def _triple(value: tuple) -> tuple:
+    try:
+        parseAddress(value[0])
+    except ValueError as error:
+        raise ValueError("ip field: %s" % error) from None
+    return value
+
+
+def _nonstandardTriple(value: tuple) -> tuple:
+    try:
+        parseNetwork(value[1])
+    except ValueError as error:
+        raise ValueError("network field: %s" % error) from None
+    return value
+
+
+_PORT = _intRange(0, 65535)
+_POSITIVE = _intRange(1)
+_NONNEGATIVE = _intRange(0)
+
+SCHEMA: tuple[Option, ...] = (
+    Option("port", INT, 25, "TCP port to listen on for incoming SMTP", _PORT),
+    Option("listen_address", STR, "",
+           "address to listen on: empty for every IPv4 address (as the "
+           "original), '::' for IPv6 and IPv4, or one literal address",
+           _optionalAddress),
+    Option("servername", STR, "mail.example.com",
+           "host name used in the greeting, the HELO/EHLO reply and 221"),
+    Option("serverid", STR, "Kamaelia-SMTP 1.0",
+           "software name shown in the greeting"),
+    Option("smtp_ip", STR, "",
+           "address of the real mail server that accepted mail is passed "
+           "to; empty: deliver into the built-in Maildir backend instead"),
+    Option("smtp_port", INT, 8025, "port of the real mail server", _PORT),
+    Option("inactivity_timeout", INT, 300,
+           "seconds a client may stay silent before it is disconnected "
+           "(RFC 5321 4.5.3.2.7 asks for at least 5 minutes)", _POSITIVE),
+    Option("greylist_log", STR, "greylist.log",
+           "file for the one-line-per-session result log"),
+    Option("greylist_debuglog", STR, "greylist-debug.log",
+           "file for the debug log"),
+    Option("allowed_senders", LIST, ["127.0.0.1"],
+           "client addresses that may send to any destination (exact "
+           "IPv4/IPv6 addresses)", _address),
+    Option("allowed_sender_nets", LIST, [],
+           "client networks that may send to any destination: CIDR "
+           "(10.0.0.0/8, 2001:db8::/32) or leading IPv4 octets (10, "
+           "192.168.2), matched on whole octets", _network),
+    Option("allowed_domains", LIST, [],
+           "recipient domains we accept (greylisted) mail for", _domain),
+    Option("whitelisted_triples", TUPLES, [],
+           "'ip sender recipient' lines that skip greylisting; sender and "
+           "recipient as the client sends them, e.g. <a@example.org>",
+           _triple, fields=3, fieldNames=("ip", "sender", "recipient")),
+    Option("whitelisted_nonstandard_triples", TUPLES, [],
+           "'heloname network recipient' lines that skip greylisting, for "
+           "sender farms that retry from many hosts",
+           _nonstandardTriple, fields=3,
+           fieldNames=("heloname", "network", "recipient")),
+    Option("greylist_db", STR, "greylist.sqlite",
+           "SQLite file holding the greylist"),
+    Option("greylist_profile", STR, "kamaelia",
+           "greylist timings: 'kamaelia' (retry after 1 h, within 6.9 h) or "
+           "'postgrey' (retry after 5 min, within 2 days)",
+           _choice(*PROFILES)),
+    Option("greylist_too_soon", INT, None,
+           "a retry sooner than this many seconds restarts the wait "
+           "(unset: from the profile)", _NONNEGATIVE, optional=True),
+    Option("greylist_min_defer", INT, None,
+           "seconds a new triplet must wait before a retry passes "
+           "(unset: from the profile)", _NONNEGATIVE, optional=True),
+    Option("greylist_max_defer", INT, None,
+           "a retry later than this many seconds after the first attempt "
+           "starts over (unset: from the profile)", _NONNEGATIVE,
+           optional=True),
+    Option("greylist_max_grey", INT, None,
+           "seconds a passed triplet stays known after its last use "
+           "(unset: from the profile)", _NONNEGATIVE, optional=True),
+    Option("greylist_key", STR, "kamaelia",
+           "triplet key: 'kamaelia' (full IP, addresses exactly as sent) or "
+           "'normalized' (IPv4 /24, IPv6 /64, lower case, SRS/BATV/VERP "
+           "and +extensions folded)", _choice(*KEY_MODES)),
+    Option("import_dbm_dir", STR, ".",
+           "directory searched at start-up for the original's "
+           "greylisted.dbm/attempters.dbm to import (empty: never)"),
+    Option("max_message_size", INT, 10240000,
+           "largest message accepted, in bytes (advertised as SIZE)",
+           _POSITIVE),
+    Option("max_recipients", INT, 100,
+           "recipients accepted per message (RFC 5321 asks for 100)",
+           _POSITIVE),
+    Option("max_sessions", INT, 1000, "concurrent client sessions",
+           _POSITIVE),
+    Option("tls_certificate", STR, "",
+           "PEM certificate file for STARTTLS (empty: no STARTTLS)"),
+    Option("tls_key", STR, "", "PEM private key file for STARTTLS"),
+    Option("xclient", BOOL, True,
+           "tell the real mail server the client's address and HELO name "
+           "with XCLIENT when it offers it"),
+    Option("maildir", STR, "Maildir",
+           "Maildir of the built-in backend (used when smtp_ip is empty)"),
+    Option("backend_timeout", INT, 300,
+           "seconds to wait for each reply of the real mail server",
+           _POSITIVE),
+    Option("connect_timeout", INT, 30,
+           "seconds to wait for a connection to the real mail server",
+           _POSITIVE),
+    Option("log_level", STR, "INFO",
+           "logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL",
+           _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL",
+                   fold=str.upper)),
+    Option("pid_file", STR, "", "file to write the process id to (empty: none)"),
+)
+
+OPTIONS: dict[str, Option] = {option.name: option for option in SCHEMA}
+DEFAULT_CONFIG: dict[str, Any] = {option.name: option.default for option in SCHEMA}
+
+_BASENAMES = (
+    "/usr/local/etc/Kamaelia/greylist",
+    "/usr/local/etc/greylist",
+    "/etc/Kamaelia/greylist",
+    "/etc/greylist",
+    "./greylist",
+)
+SEARCH_PATH: tuple[str, ...] = tuple(
+    base + suffix for suffix in (".conf", ".conf.dist") for base in _BASENAMES)
+
+_TRUE = ("yes", "true", "on", "1")
+_FALSE = ("no", "false", "off", "0")
+_TIMING_KEYS = ("greylist_too_soon", "greylist_min_defer",
+                "greylist_max_defer", "greylist_max_grey")
+
+
+class ConfigError(ValueError):
+    """A mistake in a config file, with where it is."""
+
+    def __init__(self, filename: str, line: int, key: str, problem: str):
+        super().__init__(filename, line, key, problem)
+        self.filename = filename
+        self.line = line
+        self.key = key
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return "%s:%d: %s: %s" % (self.filename, self.line, self.key,
+                                  self.problem)
+
+
+def defaultConfig() -> dict:
+    """A fresh (deep) copy of ``DEFAULT_CONFIG``."""
+    return copy.deepcopy(DEFAULT_CONFIG)
+
+
+def findConfig(searchPath: Iterable[str] = SEARCH_PATH) -> Optional[str]:
+    """The first file of ``searchPath`` that can be opened, else ``None``."""
+    for path in searchPath:
+        try:
+            with open(path, "rb"):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def loadConfig(path: Optional[str] = None,
+               searchPath: Iterable[str] = SEARCH_PATH) -> dict:
+    """Load a config file into a dict of every option.
+
+    With ``path=None`` the search path is tried (``findConfig``); when no
+    file is found the defaults are returned. Raises ``ConfigError`` for a
+    mistake in the file and ``OSError`` if ``path`` cannot be read.
+    """
+    if path is None:
+        path = findConfig(searchPath)
+        if path is None:
+            return defaultConfig()
+    with open(path, "r", encoding="utf-8") as handle:
+        lines = handle.readlines()
+    return parseConfig(lines, path)
+
+
+def _convertScalar(option: Option, value: str) -> Any:
+    if option.kind == INT:
+        if option.optional and value == "":
+            return None
+        try:
+            return int(value, 10)
+        except ValueError:
+            raise ValueError("not an integer: %r" % (value,)) from None
+    if option.kind == BOOL:
+        folded = value.lower()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+        raise ValueError("not a boolean (yes/no, true/false, on/off, 1/0): %r"
+                         % (value,))
+    return value
+
+
+def _convertItem(option: Option, text: str) -> Any:
+    words = text.split()
+    if option.kind == LIST:
+        if len(words) != 1:
+            raise ValueError("one value per line expected, got %r" % (text,))
+        return words[0]
+    if len(words) != option.fields:
+        raise ValueError("expected %d fields (%s), got %d: %r"
+                         % (option.fields, " ".join(option.fieldNames),
+                            len(words), text))
+    return tuple(words)
+
+
+def parseConfig(lines: Iterable[str], filename: str = "<config>") -> dict:
+    """Apply config lines to a copy of the defaults (see the module doc)."""
+    config = defaultConfig()
+    setAt: dict[str, int] = {}
+    listKey: Optional[str] = None
+
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+
+        if line[0] in " \t":
+            if listKey is None:
+                raise ConfigError(filename, number, stripped,
+                                  "indented line with no 'key:' list above it")
+            option = OPTIONS[listKey]
+            try:
+                item = _convertItem(option, stripped)
+                if option.check is not None:
+                    item = option.check(item)
+            except ValueError as error:
+                raise ConfigError(filename, number, listKey, str(error)) from None
+            config[listKey].append(item)
+            continue
+
+        if "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            option = OPTIONS.get(key)
+            if option is None:
+                raise ConfigError(filename, number, key, "unknown key")
+            if option.kind in (LIST, TUPLES):
+                raise ConfigError(filename, number, key,
+                                  "is a list: write '%s:' followed by one "
+                                  "indented line per item" % key)
+            try:
+                converted = _convertScalar(option, value)
+                if option.check is not None:
+                    converted = option.check(converted)
+            except ValueError as error:
+                raise ConfigError(filename, number, key, str(error)) from None
+            config[key] = converted
+            setAt[key] = number
+            listKey = None
+        elif stripped.endswith(":") and " " not in stripped[:-1].strip() \
+                and stripped[:-1].strip():
+            key = stripped[:-1].strip()
+            option = OPTIONS.get(key)
+            if option is None:
+                raise ConfigError(filename, number, key, "unknown key")
+            if option.kind not in (LIST, TUPLES):
+                raise ConfigError(filename, number, key,
+                                  "is not a list: write '%s = value'" % key)
+            config[key] = []
+            setAt[key] = number
+            listKey = key
+        else:
+            raise ConfigError(filename, number, stripped,
+                              "neither 'key = value', 'key:' nor an "
+                              "indented list item")
+
+    _crossCheck(config, setAt, filename)
+    return config
+
+
+def _crossCheck(config: dict, setAt: dict, filename: str) -> None:
+    certificate, key = config["tls_certificate"], config["tls_key"]
+    if bool(certificate) != bool(key):
+        present = "tls_certificate" if certificate else "tls_key"
+        missing = "tls_key" if certificate else "tls_certificate"
+        raise ConfigError(filename, setAt.get(present, 0), present,
+                          "set without %s: STARTTLS needs both" % missing)
+    try:
+        timingProfile(config)
+    except ValueError as error:
+        culprits = [k for k in _TIMING_KEYS + ("greylist_profile",) if k in setAt]
+        culprit = max(culprits, key=setAt.__getitem__) if culprits else "greylist_profile"
+        raise ConfigError(filename, setAt.get(culprit, 0), culprit,
+                          str(error)) from None
+
+
+def timingProfile(config: dict) -> TimingProfile:
+    """The ``TimingProfile`` chosen by a config dict.
+
+    ``greylist_profile`` names the base profile; each ``greylist_*`` timing
+    that is not ``None`` overrides one of its limits. Raises ``ValueError``
+    if the result is inconsistent.
+    """
+    base = PROFILES[config.get("greylist_profile", "kamaelia")]
+    overrides = {
+        field: config.get(key)
+        for field, key in zip(("too_soon", "min_defer", "max_defer", "max_grey"),
+                              _TIMING_KEYS)
+    }
+    values = {field: getattr(base, field) if value is None else value
+              for field, value in overrides.items()}
+    return TimingProfile(**values)
+
+
+def _formatDefault(option: Option) -> str:
+    if option.default is None:
+        return "(from the profile)"
+    if option.kind == BOOL:
+        return "yes" if option.default else "no"
+    if option.kind in (LIST, TUPLES):
+        return " ".join(str(item) for item in option.default) or "(empty)"
+    if option.default == "":
+        return "(empty)"
+    return str(option.default)
+
+
+def describeOptions() -> str:
+    """Every option with its type, default and help, one paragraph each."""
+    paragraphs = []
+    for option in SCHEMA:
+        kind = option.kind
+        if kind == TUPLES:
+            kind = "list of '%s'" % " ".join(option.fieldNames)
+        elif kind == LIST:
+            kind = "list"
+        paragraphs.append("%s (%s, default %s)\n    %s"
+                          % (option.name, kind, _formatDefault(option),
+                             option.help))
+    return "\n".join(paragraphs) + "\n"

@@ -1,0 +1,316 @@
+"""
+Kamaelia.Apps.Grey.GreylistVerdict: the greylist decision, without I/O
+======================================================================
+
+The pure core of Kamaelia Grey's greylisting: given what is remembered
+about one (client, sender, recipient) triplet and the current time, decide
+whether to let the message through or ask the client to come back later,
+and say what to remember from now on. No database, no clock, no sockets:
+the caller reads the record, passes ``now`` and stores the new record
+(``GreylistStore`` does exactly that, in one transaction).
+
+Example Usage
+-------------
+::
+
+    from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA, decide, tripletKey
+
+    key = tripletKey("192.0.2.7", "<alice@example.org>", "<bob@example.net>")
+    v = decide(None, now=1000.0, profile=KAMAELIA)
+    assert (v.action, v.reason) == ("defer", "new")
+    v = decide(v.record, now=1000.0 + 3600, profile=KAMAELIA)
+    assert (v.action, v.reason) == ("pass", "passed")
+
+How does it work?
+-----------------
+A ``Record`` holds two times: ``first_seen``, when the current run of
+delivery attempts started, and ``last_pass``, when the triplet last got
+through (``None`` if it never has). ``decide()`` follows Kamaelia Grey's
+original algorithm step by step, with the four limits of a
+``TimingProfile``:
+
+1. The triplet has passed before. If it was last used more than
+   ``max_grey`` seconds ago it has expired: it is forgotten and treated as
+   new below (reason "expired"). Otherwise it passes and ``last_pass`` is
+   set to now, so a triplet in regular use never expires (reason
+   "known (refreshed)").
+2. Never seen: remember ``first_seen = now`` and defer (reason "new").
+3. Seen ``d = now - first_seen`` seconds ago:
+
+   - ``d < too_soon``: a client hammering us; defer and restart the clock
+     (``first_seen = now``; reason "too soon, clock reset");
+   - ``d < min_defer``: defer, the clock is kept (reason
+     "early retry (N s to go)", N being the seconds left until
+     ``min_defer``);
+   - ``d > max_defer``: the retry came too late to belong to the first
+     attempt; defer and restart the clock (reason "too late, restarted");
+   - otherwise it passes: ``last_pass = now`` (reason "passed").
+
+The boundaries are exactly the original's: a retry at exactly
+``too_soon`` or ``min_defer`` seconds is not penalised, one at exactly
+``max_defer`` seconds still passes, and a passed triplet expires only when
+more than ``max_grey`` seconds have gone by.
+
+Timing profiles
+---------------
+``KAMAELIA`` (the default) keeps the original's hard-coded values: 180 s,
+3600 s, 25000 s (about 6.9 h) and 3,000,000 s (about 34.7 days).
+
+``POSTGREY`` gives postgrey's defaults on the same state machine:
+
+- ``--delay=300`` becomes ``min_defer=300``;
+- postgrey never penalises an early retry, so ``too_soon=0`` (a difference
+  can never be below 0 with a sane clock, so the reset never happens);
+- ``--retry-window=2`` days becomes ``max_defer=172800``: postgrey, too,
+  restarts the wait for a triplet that never passed and whose first attempt
+  is older than the window;
+- ``--max-age=35`` days becomes ``max_grey=3024000``: postgrey refreshes the
+  last-seen time of a passed triplet on every use and drops it after
+  max-age without use, as ``max_grey`` does.
+
+postgrey's client auto-whitelist and its once-a-day cleanup schedule are not
+part of this module (expiry is ``GreylistStore.expire``).
+
+Triplet keys
+------------
+``tripletKey(ip, sender, recipient, mode)`` turns the envelope into the key
+the store uses.
+
+Mode ``"kamaelia"`` (the default) is the original key: the client IP as
+given and the MAIL FROM and RCPT TO tokens exactly as received, angle
+brackets and case included, so ``<Alice@Example.org>`` and
+``<alice@example.org>`` are two triplets.
+
+Mode ``"normalized"`` follows postgrey and sqlgrey, so that senders who
+retry from another host of the same network, or whose envelope sender
+changes with every message, still match. Each rule, with an example:
+
+- client IPv4 addresses become their /24: ``192.0.2.77`` ->
+  ``192.0.2.0/24``; IPv6 addresses their /64: ``2001:db8:1:2:3::9`` ->
+  ``2001:db8:1:2::/64``; an IPv4-mapped IPv6 address is treated as the IPv4
+  address it carries (``::ffff:192.0.2.77`` -> ``192.0.2.0/24``). A client
+  "address" that is not an IP address is kept, lower-cased;
+- the recipient loses surrounding spaces and angle brackets and is
+  lower-cased: ``<Bob@Example.NET>`` -> ``bob@example.net``;
+- the sender loses spaces and angle brackets and is lower-cased the same
+  way (the null sender ``<>`` becomes the empty string), then its local
+  part (before the last ``@``; the domain is never changed) is rewritten:
+
+  - SRS (sender rewriting by forwarders): the hash and the timestamp,
+    which change from day to day, become ``#``:
+    ``SRS0=HHH=TT=orig.example=alice@fwd.example`` ->
+    ``srs0=#=#=orig.example=alice@fwd.example`` and
+    ``SRS1=HHH=fwd1.example==HHH=TT=orig.example=alice@fwd2.example`` ->
+    ``srs1=#=fwd1.example==#=#=orig.example=alice@fwd2.example``.
+    No further rule applies to an SRS address;
+  - BATV (signed bounce addresses): the tag is dropped:
+    ``prvs=0123abcdef=alice@example.org`` -> ``alice@example.org``
+    (also for the ``msprvs1=`` and ``btv1=`` prefixes);
+  - an address extension is dropped:
+    ``alice+lists@example.org`` -> ``alice@example.org``;
+  - VERP: a recipient embedded in the sender becomes ``#rcpt#``:
+    ``bounce-bob=example.net@lists.example.org`` (to ``bob@example.net``)
+    -> ``bounce-#rcpt#@lists.example.org``;
+  - VERP: every run of digits standing on its own between non-word
+    characters (as postgrey's ``\\b\\d+\\b``) becomes ``#``:
+    ``bounce-1234-5678@lists.example.org`` -> ``bounce-#-#@lists.example.org``,
+    while ``user42@example.org`` stays as it is.
+
+Configuration
+-------------
+``greylist_profile``, ``greylist_too_soon``, ``greylist_min_defer``,
+``greylist_max_defer``, ``greylist_max_grey`` and ``greylist_key`` in
+greylist.conf (see ``Kamaelia.Apps.Grey.Config``) select the profile, the
+individual limits and the key mode.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, replace
+from typing import Optional
+
+__all__ = [
+    "TimingProfile", "KAMAELIA", "POSTGREY", "PROFILES", "Record", "Verdict",
+    "decide", "tripletKey", "normaliseSender", "normaliseRecipient",
+    "normaliseClient", "KEY_MODES", "PASS", "DEFER",
+]
+
+PASS = "pass"
+DEFER = "defer"
+
+
+@dataclass(frozen=True)
+class TimingProfile:
+    """The four limits of the greylist state machine, in seconds."""
+
+    too_soon: float
+    min_defer: float
+    max_defer: float
+    max_grey: float
+
+    def __post_init__(self) -> None:
+        for name in ("too_soon", "min_defer", "max_defer", "max_grey"):
+            if getattr(self, name) < 0:
+                raise ValueError("%s must not be negative" % name)
+        if not self.too_soon <= self.min_defer <= self.max_defer:
+            raise ValueError(
+                "need too_soon <= min_defer <= max_defer, got %s, %s, %s"
+                % (self.too_soon, self.min_defer, self.max_defer))
+
+
+KAMAELIA = TimingProfile(too_soon=180, min_defer=3600, max_defer=25000,
+                         max_grey=3000000)
+POSTGREY = TimingProfile(too_soon=0, min_defer=300, max_defer=2 * 86400,
+                         max_grey=35 * 86400)
+PROFILES = {"kamaelia": KAMAELIA, "postgrey": POSTGREY}
+
+
+@dataclass(frozen=True)
+class Record:
+    """What is remembered about one triplet (times in seconds)."""
+
+    first_seen: Optional[float] = None
+    last_pass: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one greylist check.
+
+    ``action`` is ``"pass"`` or ``"defer"``; ``reason`` says which rule
+    applied; ``record`` is what to remember from now on; ``key`` is the
+    triplet key when the verdict came from a store.
+    """
+
+    action: str
+    reason: str
+    record: Record
+    key: Optional[tuple] = None
+
+    @property
+    def passed(self) -> bool:
+        return self.action == PASS
+
+    def withKey(self, key: tuple) -> "Verdict":
+        return replace(self, key=key)
+
+
+def decide(record: Optional[Record], now: float,
+           profile: TimingProfile = KAMAELIA) -> Verdict:
+    """Decide one delivery attempt of a triplet at time ``now``.
+
+    ``record`` is ``None`` (or an empty ``Record``) for a triplet never
+    seen. Returns a ``Verdict`` whose ``record`` replaces the old one.
+    """
+    first_seen = record.first_seen if record is not None else None
+    last_pass = record.last_pass if record is not None else None
+    expired = False
+
+    if last_pass is not None:
+        if now - last_pass > profile.max_grey:
+            first_seen = last_pass = None
+            expired = True
+        else:
+            return Verdict(PASS, "known (refreshed)", Record(first_seen, now))
+
+    if first_seen is None:
+        return Verdict(DEFER, "expired" if expired else "new", Record(now, None))
+
+    waited = now - first_seen
+    if waited < profile.too_soon:
+        return Verdict(DEFER, "too soon, clock reset", Record(now, None))
+    if waited < profile.min_defer:
+        togo = profile.min_defer - waited
+        return Verdict(DEFER, "early retry (%d s to go)" % _ceil(togo),
+                       Record(first_seen, None))
+    if waited > profile.max_defer:
+        return Verdict(DEFER, "too late, restarted", Record(now, None))
+    return Verdict(PASS, "passed", Record(first_seen, now))
+
+
+def _ceil(x: float) -> int:
+    whole = int(x)
+    return whole + 1 if whole < x else whole
+
+
+KEY_MODES = ("kamaelia", "normalized")
+
+
+def tripletKey(ip: str, sender: str, recipient: str,
+               mode: str = "kamaelia") -> tuple[str, str, str]:
+    """Return the greylist key for an envelope (see the module docstring)."""
+    if mode == "kamaelia":
+        return (ip, sender, recipient)
+    if mode == "normalized":
+        rcpt = normaliseRecipient(recipient)
+        return (normaliseClient(ip), normaliseSender(sender, rcpt), rcpt)
+    raise ValueError("unknown key mode %r (expected one of %s)"
+                     % (mode, ", ".join(KEY_MODES)))
+
+
+def normaliseClient(ip: str) -> str:
+    """The client's /24 (IPv4) or /64 (IPv6) network, as a string."""
+    text = ip.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text.lower()
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network((address, prefix), strict=False))
+
+
+def _bare(address: str) -> str:
+    text = address.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    return text.lower()
+
+
+def normaliseRecipient(recipient: str) -> str:
+    """Strip spaces and angle brackets, lower-case."""
+    return _bare(recipient)
+
+
+_SRS0 = re.compile(r"^srs0[=+-][^=]*=[^=]*=(.*)$")
+_SRS1 = re.compile(r"^srs1[=+-][^=]*=([^=]*)=[=+-][^=]*=[^=]*=(.*)$")
+_BATV = re.compile(r"^(?:prvs|msprvs1|btv1)=[^=]+=(.+)$")
+_DIGITS = re.compile(r"\b\d+\b")
+
+
+def normaliseSender(sender: str, recipient: str = "") -> str:
+    """Normalise an envelope sender like postgrey/sqlgrey do.
+
+    ``recipient`` (already normalised) lets a recipient embedded in a VERP
+    sender be recognised. See the module docstring for the rules.
+    """
+    address = _bare(sender)
+    local, at, domain = address.rpartition("@")
+    if not at:
+        local, domain = address, ""
+
+    match = _SRS1.match(local)
+    if match:
+        return "srs1=#=%s==#=#=%s%s%s" % (match.group(1), match.group(2),
+                                         at, domain)
+    match = _SRS0.match(local)
+    if match:
+        return "srs0=#=#=%s%s%s" % (match.group(1), at, domain)
+
+    match = _BATV.match(local)
+    if match:
+        local = match.group(1)
+    plus = local.find("+")
+    if plus > 0:
+        local = local[:plus]
+    if recipient and "@" in recipient:
+        embedded = recipient.replace("@", "=")
+        if embedded in local:
+            local = local.replace(embedded, "#rcpt#")
+    local = _DIGITS.sub("#", local)
+    return local + at + domain
