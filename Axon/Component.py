@@ -38,6 +38,11 @@ The class attributes ``Inboxes`` and ``Outboxes`` (dicts of name ->
 description, or lists of names) declare the boxes; the instance gets
 ``inboxes``/``outboxes`` dicts of name -> ``Axon.Box.postbox``.
 
+Threads: a component's boxes belong to the thread running its scheduler;
+``send``/``recv``/``dataReady`` are called from there (threaded components
+have their own thread-side versions). To hand a message in from another
+thread use ``_deliver`` (or ``Axon.Handle``/``likefile``), which marshal it.
+
 ``send`` delivers immediately: when it returns, the message is in the
 destination inbox and the receiver has been woken. Sending from an outbox
 that is not linked anywhere silently drops the message. ``send`` raises
@@ -58,6 +63,7 @@ that returns a false value, then ``closeDownComponent()``.
 """
 
 import logging
+from threading import get_ident as _get_ident
 
 from Axon import Ipc
 from Axon.AxonExceptions import noSpaceInBox
@@ -196,8 +202,18 @@ class component(microprocess):
         return message
 
     def _deliver(self, message, boxname="inbox"):
-        """Put ``message`` straight into this component's inbox ``boxname``."""
-        self.inboxes[boxname].append(message)
+        """Put ``message`` straight into this component's inbox ``boxname``.
+
+        Safe from any thread: called from outside the thread running this
+        component's scheduler, the delivery is made by that thread at its
+        next cycle boundary.
+        """
+        scheduler = self.scheduler
+        owner = getattr(scheduler, "_ownerThread", None)
+        if owner is not None and owner != _get_ident():
+            scheduler.callSoonThreadsafe(self.inboxes[boxname].append, message)
+        else:
+            self.inboxes[boxname].append(message)
 
     def link(self, source=None, sink=None, *optionalargs, **kwoptionalargs):
         """Link ``source=(component, box)`` to ``sink=(component, box)``; returns the linkage.

@@ -1,0 +1,459 @@
+"""
+Kamaelia.Internet.ConnectedSocketAdapter: one connected socket as a component
+============================================================================
+
+A ``ConnectedSocketAdapter`` (CSA) turns a connected TCP socket into a
+component: bytes sent to its "inbox" are written to the socket, bytes read
+from the socket come out of its "outbox". Servers create one per accepted
+connection; ``TCPClient`` creates one for its connection.
+
+Example Usage
+-------------
+You rarely create one yourself: ``ServerCore``/``TCPServer`` and
+``TCPClient`` do. Given a connected socket ``sock``::
+
+    csa = ConnectedSocketAdapter(sock)
+    Pipeline(csa, SomeProtocolHandler()).activate()   # sketch: usually wired both ways
+
+How does it work?
+-----------------
+The CSA watches its socket through the scheduler's I/O wait (the
+``selectors`` module, epoll on Linux), shared with every other socket and
+timer in the process, so it uses no CPU while nothing happens.
+
+Sending: each item arriving on "inbox" is queued and written as the socket
+accepts it; partial writes keep the remainder, order is preserved, and
+large payloads are sent without copying them repeatedly. ``bytes``,
+``bytearray`` and ``memoryview`` are sent as they are; a ``str`` is encoded
+as UTF-8 (Kamaelia 1.x on Python 3 looped forever on a ``str``). Anything
+else is logged and dropped (or raises ``TypeError`` with
+``crashOnBadDataToSend=True``). The CSA takes at most ``sendBufferSize``
+bytes from its inbox ahead of what the socket has accepted; give the inbox
+a size limit (``setInboxSize``) and have the producer handle
+``noSpaceInBox`` to bound memory end to end when the peer reads slowly.
+
+Receiving: while the socket is readable the CSA reads chunks of up to
+``recvSize`` bytes and sends each, as ``bytes``, on "outbox" -- chunks are
+whatever TCP delivered, not lines. If the component it delivers to has a
+full inbox, the CSA holds the chunk and stops reading the socket until room
+appears, so a slow consumer pushes back on the peer through TCP.
+
+TLS: a message on "makessl" upgrades the connection. First everything
+already queued for sending is flushed in plain text; then the socket is
+wrapped and the handshake runs without blocking; when it completes ``b""``
+is sent on "sslready". The message may be a ``TLSRequest(context,
+server_side, server_hostname)`` or an ``ssl.SSLContext`` (client side unless
+the context is a server context); anything else means "client side, no
+certificate verification", which is what Kamaelia 1.x did.
+
+Inboxes
+-------
+- inbox -- data to send (bytes; str is encoded as UTF-8)
+- control -- producerFinished: send what is queued, then close (with
+  ``halfCloseOnFinish=True``: then shut down only the sending side and keep
+  reading until the peer closes); shutdownMicroprocess: close now
+- ReadReady, SendReady -- readiness notices from a Selector (accepted and
+  treated as hints; the CSA watches its socket itself)
+- makessl -- request to upgrade to TLS (see above)
+
+Outboxes
+--------
+- outbox -- data received from the socket (bytes)
+- CreatorFeedback -- ``socketShutdown(self, [sock, howDied])`` when the
+  connection ends, for the server or client that created the CSA
+- signal -- ``shutdownCSA(self, (self, sock))`` when the connection ends
+- _selectorSignal -- unused (kept for wiring compatibility)
+- sslready -- ``b""`` once the TLS handshake has completed
+
+Half-close: when the peer shuts down its sending side, the CSA stops
+reading. By default (``closeOnPeerEOF=True``) it then closes as soon as the
+component it feeds has consumed everything delivered and every reply that
+produced has been sent -- so a request followed by the peer's EOF still gets
+its answer. With ``closeOnPeerEOF=False`` it instead sends an empty chunk
+``b""`` on "outbox" as an end-of-input marker and keeps the sending side
+open until told to close on "control" (for protocol handlers that answer
+asynchronously).
+
+Termination
+-----------
+The CSA ends when the peer has closed the connection (see half-close above),
+when the connection fails (reset, broken pipe, TLS failure), or on a
+shutdown message on "control".
+``stop()`` (idempotent, also called by the scheduler when the CSA ends)
+stops watching the socket, shuts it down and closes it, and sends the two
+notices above. ``howDied`` is None for a normal close by the peer or at our
+request, else the exception that ended the connection.
+"""
+
+import collections
+import errno
+import logging
+import socket
+import ssl
+
+from Axon.AxonExceptions import noSpaceInBox
+from Axon.Component import component
+from Axon.Ipc import producerFinished, shutdownMicroprocess
+from Kamaelia.IPC import shutdownCSA, socketShutdown
+
+_log = logging.getLogger(__name__)
+
+whinge = {"socketSendingFailure": True, "socketRecievingFailure": True}
+crashAndBurn = {"uncheckedSocketShutdown": True, "receivingDataFailed": True,
+                "sendingDataFailed": True}
+
+_WOULDBLOCK = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINPROGRESS)
+
+
+class TLSRequest(object):
+    """What to send to a CSA's "makessl" inbox to upgrade its connection to TLS."""
+
+    def __init__(self, context=None, server_side=False, server_hostname=None):
+        self.context = context
+        self.server_side = server_side
+        self.server_hostname = server_hostname
+
+
+def _tlsParameters(request):
+    """(context, server_side, server_hostname) for whatever arrived on "makessl"."""
+    if isinstance(request, TLSRequest):
+        context, serverSide, hostname = request.context, request.server_side, request.server_hostname
+    elif isinstance(request, ssl.SSLContext):
+        context, serverSide, hostname = request, request.protocol == ssl.PROTOCOL_TLS_SERVER, None
+    else:
+        context, serverSide, hostname = None, False, None
+    if context is None:
+        if serverSide:
+            raise ValueError("a server-side TLS upgrade needs a context holding a certificate")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context, serverSide, hostname
+
+
+class ConnectedSocketAdapter(component):
+    """A connected socket as a component. See the module documentation."""
+
+    Inboxes = {"inbox": "Data to send to the socket (bytes; str is encoded as UTF-8)",
+               "control": "producerFinished: flush then close; shutdownMicroprocess: close now",
+               "ReadReady": "Readiness notices from a Selector (hints)",
+               "SendReady": "Readiness notices from a Selector (hints)",
+               "makessl": "Upgrade the connection to TLS (TLSRequest, SSLContext or anything)"}
+    Outboxes = {"outbox": "Data received from the socket (bytes)",
+                "CreatorFeedback": "socketShutdown(self, [sock, howDied]) when the connection ends",
+                "signal": "shutdownCSA(self, (self, sock)) when the connection ends",
+                "_selectorSignal": "Unused; kept for wiring compatibility",
+                "sslready": "b'' once a TLS handshake has completed"}
+
+    recvSize = 65536
+    sendBufferSize = 262144
+    readsPerStep = 16
+    closeOnPeerEOF = True
+    halfCloseOnFinish = False
+
+    def __init__(self, listensocket, selectorService=None, crashOnBadDataToSend=False,
+                 noisyErrors=True, **argd):
+        super().__init__(**argd)
+        self.socket = listensocket
+        self._rawSocket = listensocket
+        self.selectorService = selectorService
+        self.crashOnBadDataToSend = crashOnBadDataToSend
+        self.noisyErrors = noisyErrors
+        self.howDied = None
+        self._sendQueue = collections.deque()
+        self._sendOffset = 0
+        self._pending = 0
+        self._heldChunk = None
+        self._readable = False
+        self._writable = False
+        self._watchingRead = False
+        self._watchingWrite = False
+        self._closing = None
+        self._tlsPending = None
+        self._handshaking = False
+        self._stopped = False
+        self._peerClosed = False
+        self._wroteEOF = False
+        try:
+            listensocket.setblocking(False)
+        except OSError as e:
+            self.howDied = e
+
+    # -- readiness, from the scheduler's I/O wait --------------------------------
+
+    def _onReadable(self):
+        self._readable = True
+        self._deliveryWake()
+
+    def _onWritable(self):
+        self._writable = True
+        self._deliveryWake()
+
+    def _watchRead(self, on):
+        if on != self._watchingRead:
+            self._watchingRead = on
+            if on:
+                self.scheduler.addReader(self.socket, self._onReadable)
+            else:
+                self.scheduler.removeReader(self.socket)
+
+    def _watchWrite(self, on):
+        if on != self._watchingWrite:
+            self._watchingWrite = on
+            if on:
+                self.scheduler.addWriter(self.socket, self._onWritable)
+            else:
+                self.scheduler.removeWriter(self.socket)
+
+    # -- the original's helper methods -----------------------------------------
+
+    def handleControl(self):
+        """Act on control messages; True once the connection should close."""
+        while self.dataReady("control"):
+            message = self.recv("control")
+            if isinstance(message, shutdownMicroprocess):
+                self._closing = "now"
+            elif isinstance(message, producerFinished) and self._closing is None:
+                self._closing = "flush"
+        if self._closing == "now":
+            return True
+        return (self._closing == "flush" and not self._sendQueue and not self.dataReady("inbox")
+                and (not self.halfCloseOnFinish or self._peerClosed))
+
+    def passOnShutdown(self):
+        """Send the end-of-connection notices (once)."""
+        self.send(socketShutdown(self, [self._rawSocket, self.howDied]), "CreatorFeedback")
+        self.send(shutdownCSA(self, (self, self._rawSocket)), "signal")
+
+    def _toBytes(self, data):
+        if isinstance(data, (bytes, bytearray)):
+            return bytes(data)
+        if isinstance(data, memoryview):
+            return data.tobytes()
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        if self.crashOnBadDataToSend:
+            raise TypeError("ConnectedSocketAdapter can only send bytes or str, got %r" % (data,))
+        _log.error("%s: dropping data that is neither bytes nor str: %r", self.name, data)
+        return b""
+
+    def _takeFromInbox(self):
+        """Move data from "inbox" to the send queue while under sendBufferSize."""
+        while self._pending < self.sendBufferSize and self.dataReady("inbox"):
+            data = self._toBytes(self.recv("inbox"))
+            if data:
+                self._sendQueue.append(data)
+                self._pending += len(data)
+
+    def _safesend(self, sock, data):
+        """Send what the socket accepts of ``data``; returns the count (0 if it would block)."""
+        try:
+            return sock.send(data)
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError, InterruptedError):
+            return 0
+
+    def flushSendQueue(self):
+        """Write queued data until done or the socket would block; False if it failed."""
+        queue = self._sendQueue
+        sock = self.socket
+        while queue:
+            first = queue[0]
+            if self._sendOffset == 0 and len(queue) > 1 and len(first) < 16384:
+                batch = [queue.popleft()]
+                size = len(first)
+                while queue and size + len(queue[0]) <= 65536:
+                    chunk = queue.popleft()
+                    batch.append(chunk)
+                    size += len(chunk)
+                first = b"".join(batch)
+                queue.appendleft(first)
+            view = memoryview(first)[self._sendOffset:]
+            try:
+                sent = self._safesend(sock, view)
+            except OSError as e:
+                self._failed(e, "sending")
+                return False
+            if sent == 0:
+                self._watchWrite(True)
+                return True
+            self._pending -= sent
+            self._sendOffset += sent
+            if self._sendOffset >= len(first):
+                queue.popleft()
+                self._sendOffset = 0
+        self._watchWrite(False)
+        return True
+
+    def _saferecv(self):
+        """One recv: bytes, b"" at end of stream, or None if it would block."""
+        try:
+            return self.socket.recv(self.recvSize)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+            return None
+
+    def _deliver_out(self, chunk):
+        """Send a received chunk on "outbox"; False (chunk held) if the consumer is full."""
+        try:
+            self.send(chunk, "outbox")
+            return True
+        except noSpaceInBox:
+            self._heldChunk = chunk
+            return False
+
+    def handleReceive(self):
+        """Read and pass on what the socket has; False once the connection has ended."""
+        if self._heldChunk is not None:
+            chunk, self._heldChunk = self._heldChunk, None
+            if not self._deliver_out(chunk):
+                self._watchRead(False)
+                return True
+        if not self._readable:
+            return True
+        for _ in range(self.readsPerStep):
+            try:
+                chunk = self._saferecv()
+            except OSError as e:
+                self._failed(e, "receiving")
+                return False
+            if chunk is None:
+                self._readable = False
+                break
+            if not chunk:
+                self._peerClosed = True
+                self._readable = False
+                self._watchRead(False)
+                if not self.closeOnPeerEOF:
+                    self.send(b"", "outbox")
+                return True
+            if not self._deliver_out(chunk):
+                self._watchRead(False)
+                return True
+        self._watchRead(True)
+        return True
+
+    def _failed(self, error, doing):
+        self.howDied = error
+        if self.noisyErrors and not isinstance(error, (ConnectionResetError, BrokenPipeError)):
+            _log.warning("%s: error while %s: %s", self.name, doing, error)
+        else:
+            _log.debug("%s: connection ended while %s: %s", self.name, doing, error)
+
+    # -- TLS ----------------------------------------------------------------------
+
+    def _startTLS(self):
+        context, serverSide, hostname = _tlsParameters(self._tlsPending)
+        self._tlsPending = None
+        self._watchRead(False)
+        self._watchWrite(False)
+        self.socket = context.wrap_socket(self.socket, server_side=serverSide,
+                                          server_hostname=hostname,
+                                          do_handshake_on_connect=False)
+        self._handshaking = True
+        self._readable = self._writable = True
+
+    def _continueHandshake(self):
+        """Advance the TLS handshake; False if it failed."""
+        try:
+            self.socket.do_handshake()
+        except ssl.SSLWantReadError:
+            self._watchWrite(False)
+            self._watchRead(True)
+            return True
+        except ssl.SSLWantWriteError:
+            self._watchWrite(True)
+            return True
+        except (ssl.SSLError, OSError) as e:
+            self._failed(e, "negotiating TLS")
+            return False
+        self._handshaking = False
+        self._watchWrite(False)
+        self._watchRead(True)
+        self._readable = True
+        self.send(b"", "sslready")
+        return True
+
+    # -- main loop ------------------------------------------------------------------
+
+    def canDoSomething(self):
+        """True when there is work that does not need to wait."""
+        return bool((self._readable and self._heldChunk is None) or self.dataReady("inbox")
+                    or self.dataReady("control") or self.dataReady("makessl"))
+
+    def _drainedAfterPeerEOF(self):
+        """After the peer's EOF: everything delivered was consumed and every reply sent."""
+        return (self._peerClosed and self.closeOnPeerEOF and self._heldChunk is None
+                and not len(self.outboxes["outbox"]) and not self.dataReady("inbox")
+                and not self._sendQueue)
+
+    def main(self):
+        if self.howDied is None:
+            self._watchRead(True)
+        while self.howDied is None:
+            for hint in ("ReadReady", "SendReady"):
+                while self.dataReady(hint):
+                    self.recv(hint)
+            if self.handleControl() or self._closing == "now":
+                break
+            while self.dataReady("makessl") and self._tlsPending is None and not self._handshaking:
+                self._tlsPending = self.recv("makessl")
+            if self._handshaking:
+                if not self._continueHandshake():
+                    break
+                if self._handshaking:
+                    self.pause()
+                    yield 1
+                    continue
+            if self._tlsPending is None:
+                self._takeFromInbox()
+            if self._sendQueue and not self.flushSendQueue():
+                break
+            if self._tlsPending is not None:
+                if self._sendQueue:
+                    self._watchRead(False)
+                else:
+                    try:
+                        self._startTLS()
+                    except (ValueError, OSError, ssl.SSLError) as e:
+                        self._failed(e, "starting TLS")
+                        break
+                    continue
+            elif not self._peerClosed and not self.handleReceive():
+                break
+            elif self._peerClosed and self._heldChunk is not None:
+                self.handleReceive()
+            if self._drainedAfterPeerEOF():
+                break
+            if self._closing == "flush" and not self._sendQueue and not self.dataReady("inbox"):
+                if not self.halfCloseOnFinish or self._peerClosed:
+                    break
+                if not self._wroteEOF:
+                    self._wroteEOF = True
+                    try:
+                        self.socket.shutdown(socket.SHUT_WR)
+                    except OSError as e:
+                        self._failed(e, "half-closing")
+                        break
+            if not self.canDoSomething():
+                self.pause()
+            yield 1
+
+    def stop(self):
+        """Stop watching the socket, close it and send the end-of-connection notices (once)."""
+        if not self._stopped:
+            self._stopped = True
+            scheduler = self.scheduler
+            if self._watchingRead:
+                scheduler.removeReader(self.socket)
+            if self._watchingWrite:
+                scheduler.removeWriter(self.socket)
+            self._watchingRead = self._watchingWrite = False
+            try:
+                self.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                _log.debug("%s: socket already disconnected at shutdown", self.name)
+            self.socket.close()
+            self.passOnShutdown()
+        super().stop()
+
+
+__kamaelia_components__ = (ConnectedSocketAdapter,)
