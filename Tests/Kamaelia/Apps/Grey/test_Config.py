@@ -1,0 +1,262 @@
+"""Tests for Kamaelia.Apps.Grey.Config: the strict greylist.conf loader."""
+
+import os
+
+import pytest
+
+from Kamaelia.Apps.Grey import Config
+from Kamaelia.Apps.Grey.Config import (
+    DEFAULT_CONFIG, OPTIONS, SCHEMA, SEARCH_PATH, ConfigError, describeOptions,
+    findConfig, loadConfig, parseConfig, timingProfile)
+from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA, POSTGREY, TimingProfile
+
+
+def write(tmp_path, text, name="greylist.conf"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def error(lines):
+    with pytest.raises(ConfigError) as info:
+        parseConfig(lines, "test.conf")
+    return info.value
+
+
+EXPECTED_DEFAULTS = {
+    "port": 25, "listen_address": "", "servername": "mail.example.com",
+    "serverid": "Kamaelia-SMTP 1.0", "smtp_ip": "", "smtp_port": 8025,
+    "inactivity_timeout": 300, "greylist_log": "greylist.log",
+    "greylist_debuglog": "greylist-debug.log", "allowed_senders": ["127.0.0.1"],
+    "allowed_sender_nets": [], "allowed_domains": [], "whitelisted_triples": [],
+    "whitelisted_nonstandard_triples": [], "greylist_db": "greylist.sqlite",
+    "greylist_profile": "kamaelia", "greylist_too_soon": None,
+    "greylist_min_defer": None, "greylist_max_defer": None,
+    "greylist_max_grey": None, "greylist_key": "kamaelia",
+    "import_dbm_dir": ".", "max_message_size": 10240000, "max_recipients": 100,
+    "max_sessions": 1000, "tls_certificate": "", "tls_key": "", "xclient": True,
+    "maildir": "Maildir", "backend_timeout": 300, "connect_timeout": 30,
+    "log_level": "INFO", "pid_file": "",
+}
+
+
+def test_defaults_are_exactly_the_documented_ones():
+    assert DEFAULT_CONFIG == EXPECTED_DEFAULTS
+
+
+def test_schema_is_one_table_with_help_for_every_key():
+    assert [o.name for o in SCHEMA] == list(OPTIONS) == list(DEFAULT_CONFIG)
+    assert all(o.help for o in SCHEMA)
+    text = describeOptions()
+    for option in SCHEMA:
+        assert option.name + " (" in text
+
+
+def test_search_path_is_the_originals():
+    assert SEARCH_PATH == (
+        "/usr/local/etc/Kamaelia/greylist.conf", "/usr/local/etc/greylist.conf",
+        "/etc/Kamaelia/greylist.conf", "/etc/greylist.conf", "./greylist.conf",
+        "/usr/local/etc/Kamaelia/greylist.conf.dist",
+        "/usr/local/etc/greylist.conf.dist", "/etc/Kamaelia/greylist.conf.dist",
+        "/etc/greylist.conf.dist", "./greylist.conf.dist")
+
+
+def test_find_config_returns_the_first_readable_file(tmp_path):
+    second = write(tmp_path, "port = 1\n", "b.conf")
+    third = write(tmp_path, "port = 2\n", "c.conf")
+    path = [str(tmp_path / "a.conf"), second, third]
+    assert findConfig(path) == second
+    assert findConfig([str(tmp_path / "none"), str(tmp_path)]) is None
+
+
+def test_load_config_without_a_file_gives_fresh_defaults(tmp_path):
+    config = loadConfig(None, searchPath=[str(tmp_path / "missing.conf")])
+    assert config == DEFAULT_CONFIG
+    config["allowed_senders"].append("192.0.2.1")
+    assert DEFAULT_CONFIG["allowed_senders"] == ["127.0.0.1"]
+
+
+def test_load_config_searches_when_no_path_is_given(tmp_path):
+    found = write(tmp_path, "port = 2525\n")
+    assert loadConfig(searchPath=[str(tmp_path / "x"), found])["port"] == 2525
+
+
+def test_load_config_missing_explicit_file_raises_oserror(tmp_path):
+    with pytest.raises(OSError):
+        loadConfig(str(tmp_path / "absent.conf"))
+
+
+def test_full_file_is_converted(tmp_path):
+    path = write(tmp_path, """\
+# Kamaelia Grey
+port = 2525
+listen_address = ::
+servername = mx.example.org
+serverid = Grey = 2.0
+smtp_ip = 127.0.0.1
+smtp_port=10025
+inactivity_timeout = 600
+xclient = Off
+log_level = debug
+greylist_profile = Postgrey
+greylist_key = normalized
+greylist_min_defer = 600
+tls_certificate = /etc/ssl/mx.pem
+tls_key = /etc/ssl/mx.key
+allowed_senders:
+    127.0.0.1
+    ::1
+allowed_sender_nets:
+    10
+    # an indented comment inside a list
+    192.168.2.
+
+    2001:db8::/32
+allowed_domains:
+    Example.ORG
+    localdomain
+whitelisted_triples:
+    192.0.2.7   <a@example.net> <b@example.org>
+whitelisted_nonstandard_triples:
+    mail.bigsender.example 198.51.100 <b@example.org>
+""")
+    config = loadConfig(path)
+    assert config["port"] == 2525
+    assert config["listen_address"] == "::"
+    assert config["servername"] == "mx.example.org"
+    assert config["serverid"] == "Grey = 2.0"
+    assert config["smtp_port"] == 10025
+    assert config["inactivity_timeout"] == 600
+    assert config["xclient"] is False
+    assert config["log_level"] == "DEBUG"
+    assert config["greylist_profile"] == "postgrey"
+    assert config["greylist_key"] == "normalized"
+    assert config["greylist_min_defer"] == 600
+    assert config["allowed_senders"] == ["127.0.0.1", "::1"]
+    assert config["allowed_sender_nets"] == ["10", "192.168.2.", "2001:db8::/32"]
+    assert config["allowed_domains"] == ["example.org", "localdomain"]
+    assert config["whitelisted_triples"] == [
+        ("192.0.2.7", "<a@example.net>", "<b@example.org>")]
+    assert config["whitelisted_nonstandard_triples"] == [
+        ("mail.bigsender.example", "198.51.100", "<b@example.org>")]
+    assert config["greylist_db"] == "greylist.sqlite"
+    assert timingProfile(config) == TimingProfile(0, 600, 172800, 3024000)
+
+
+@pytest.mark.parametrize("text", ["yes", "true", "on", "1", "YES", "True"])
+def test_true_booleans(text):
+    assert parseConfig(["xclient = %s\n" % text])["xclient"] is True
+
+
+@pytest.mark.parametrize("text", ["no", "false", "off", "0", "No"])
+def test_false_booleans(text):
+    assert parseConfig(["xclient = %s\n" % text])["xclient"] is False
+
+
+def test_last_line_without_newline_and_crlf_endings():
+    config = parseConfig(["port = 26\r\n", "servername = mx.example.org"])
+    assert config["port"] == 26
+    assert config["servername"] == "mx.example.org"
+
+
+def test_list_header_replaces_default_and_empty_list_is_allowed():
+    assert parseConfig(["allowed_senders:\n"])["allowed_senders"] == []
+
+
+def test_empty_optional_int_means_from_the_profile():
+    config = parseConfig(["greylist_max_grey =\n"])
+    assert config["greylist_max_grey"] is None
+    assert timingProfile(config) == KAMAELIA
+
+
+def test_error_text_format_and_attributes():
+    err = error(["# comment\n", "port = abc\n"])
+    assert str(err) == "test.conf:2: port: not an integer: 'abc'"
+    assert (err.filename, err.line, err.key) == ("test.conf", 2, "port")
+    assert isinstance(err, ValueError)
+
+
+def test_error_from_a_file_names_the_file(tmp_path):
+    path = write(tmp_path, "port = 25\nbogus = 1\n")
+    with pytest.raises(ConfigError) as info:
+        loadConfig(path)
+    assert str(info.value) == "%s:2: bogus: unknown key" % path
+
+
+@pytest.mark.parametrize("lines, where, key, words", [
+    (["bogus = 1\n"], 1, "bogus", "unknown key"),
+    (["bogus:\n"], 1, "bogus", "unknown key"),
+    (["port = 25\n", "xclient = maybe\n"], 2, "xclient", "not a boolean"),
+    (["port = 70000\n"], 1, "port", "at most 65535"),
+    (["inactivity_timeout = 0\n"], 1, "inactivity_timeout", "at least 1"),
+    (["greylist_profile = fast\n"], 1, "greylist_profile", "must be one of"),
+    (["greylist_key = hashed\n"], 1, "greylist_key", "must be one of"),
+    (["log_level = chatty\n"], 1, "log_level", "must be one of"),
+    (["listen_address = everywhere\n"], 1, "listen_address", "not an IP address"),
+    (["allowed_senders:\n", "  127.0.0.1\n", "  10.0.0.0/8\n"], 3,
+     "allowed_senders", "not an IP address"),
+    (["allowed_sender_nets:\n", "  10.0.0.0/8\n", "  192.168.300\n"], 3,
+     "allowed_sender_nets", "over 255"),
+    (["allowed_sender_nets:\n", "  10.0.0.0/8 11.0.0.0/8\n"], 2,
+     "allowed_sender_nets", "one value per line"),
+    (["whitelisted_triples:\n", "  192.0.2.7 <a@example.net>\n"], 2,
+     "whitelisted_triples", "expected 3 fields (ip sender recipient), got 2"),
+    (["whitelisted_triples:\n", "  192.0.2.7 <a@x> <b@y> extra\n"], 2,
+     "whitelisted_triples", "got 4"),
+    (["whitelisted_triples:\n", "  mail.example.net <a@x> <b@y>\n"], 2,
+     "whitelisted_triples", "ip field"),
+    (["whitelisted_nonstandard_triples:\n", "  helo 10.300 <b@y>\n"], 2,
+     "whitelisted_nonstandard_triples", "network field"),
+    (["allowed_domains = example.org\n"], 1, "allowed_domains", "is a list"),
+    (["port:\n"], 1, "port", "is not a list"),
+    (["tls_certificate = /etc/ssl/c.pem\n"], 1, "tls_certificate", "without tls_key"),
+    (["port = 25\n", "tls_key = /etc/ssl/k.pem\n"], 2, "tls_key", "without tls_certificate"),
+    (["greylist_min_defer = 100\n", "greylist_max_defer = 50\n"], 2,
+     "greylist_max_defer", "too_soon <= min_defer <= max_defer"),
+    (["greylist_too_soon = -5\n"], 1, "greylist_too_soon", "at least 0"),
+])
+def test_errors_name_line_key_and_problem(lines, where, key, words):
+    err = error(lines)
+    assert (err.line, err.key) == (where, key)
+    assert words in err.problem
+    assert str(err).startswith("test.conf:%d: %s: " % (where, key))
+
+
+def test_indented_line_with_no_list_above_it():
+    err = error(["   127.0.0.1\n"])
+    assert err.line == 1 and "no 'key:' list above it" in err.problem
+    err = error(["allowed_senders:\n", "  127.0.0.1\n", "port = 25\n", "  ::1\n"])
+    assert err.line == 4 and "no 'key:' list above it" in err.problem
+
+
+def test_a_line_that_is_neither():
+    err = error(["port = 25\n", "this is not a setting\n"])
+    assert err.line == 2
+    assert err.key == "this is not a setting"
+    assert "neither" in err.problem
+
+
+def test_timing_profile_overrides_individual_limits():
+    config = dict(DEFAULT_CONFIG, greylist_max_grey=86400)
+    assert timingProfile(config) == TimingProfile(180, 3600, 25000, 86400)
+    assert timingProfile(dict(DEFAULT_CONFIG, greylist_profile="postgrey")) == POSTGREY
+
+
+def test_shipped_example_config_loads_and_lists_every_key():
+    """greylist.conf.dist loads to exactly the defaults and mentions every option."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.normpath(os.path.join(here, "..", "..", "..", ".."))
+    dist = os.path.join(root, "Examples", "Greylister", "greylist.conf.dist")
+    with open(dist) as handle:
+        text = handle.read()
+    assert loadConfig(dist) == DEFAULT_CONFIG
+    for option in SCHEMA:
+        assert option.name in text, option.name
+    # every commented-out setting is itself valid when uncommented
+    for line in text.splitlines():
+        if line.startswith("#") and "=" in line:
+            candidate = line[1:].strip()
+            key = candidate.split("=", 1)[0].strip()
+            if key in Config.OPTIONS and Config.OPTIONS[key].kind not in ("list", "tuples") \
+                    and not key.startswith("tls_"):
+                parseConfig([candidate + "\n"])
