@@ -140,16 +140,22 @@ class GreylistStore:
             _log.warning("%s: SQLite refused WAL mode (journal_mode=%s)",
                          self.path, mode)
         db.execute("PRAGMA synchronous=NORMAL")
+        if self._schemaVersion() == SCHEMA_VERSION:
+            return
         with self._transaction():
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError("%s: greylist schema version %d is newer "
-                                   "than this program's (%d)"
-                                   % (self.path, version, SCHEMA_VERSION))
-            for statement in _CREATE.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+            if self._schemaVersion() < SCHEMA_VERSION:
+                for statement in _CREATE.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+
+    def _schemaVersion(self) -> int:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError("%s: greylist schema version %d is newer "
+                               "than this program's (%d)"
+                               % (self.path, version, SCHEMA_VERSION))
+        return version
 
     def _transaction(self):
         return _Transaction(self._db)
