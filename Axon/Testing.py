@@ -37,10 +37,13 @@ Example Usage
 How does it work?
 -----------------
 The harness creates a new ``Axon.Scheduler.scheduler`` (the default
-scheduler is untouched) whose ``clock`` is a ``FakeClock``, activates the
-component on it and links every outbox of the component to an inbox of the
-same name on a collector that is never scheduled, so messages simply
-accumulate there. ``put`` delivers straight into the component's inbox,
+scheduler is untouched) whose ``clock`` is a ``FakeClock`` and activates the
+component on it. Every outbox of the component that is not linked anywhere
+gets a store instead of discarding what is sent, so messages accumulate
+there for the test to read; if the component links an outbox somewhere
+itself, that link takes precedence, as it would in a real system (what was
+stored moves along). Outboxes added while the component runs are collected
+from the next step on. ``put`` delivers straight into the component's inbox,
 waking it like a real delivery. Components the component activates while
 running go to the same scheduler (activation defaults to the scheduler
 running in the current thread).
@@ -58,8 +61,7 @@ available for anything else.
 """
 
 
-from Axon.Component import component
-from Axon.Postoffice import postoffice
+from Axon.Box import nullsink, realsink
 from Axon.Scheduler import scheduler
 
 
@@ -83,14 +85,6 @@ class FakeClock(object):
         self.now += seconds
 
 
-class _Collector(component):
-    """Unscheduled component whose inboxes collect a harnessed component's output."""
-
-    def __init__(self, names):
-        self.Inboxes = list(names)
-        super().__init__()
-
-
 class ComponentHarness(object):
     """Run one component on a private scheduler with a fake clock. See the module docs."""
 
@@ -98,12 +92,23 @@ class ComponentHarness(object):
         self.component = theComponent
         self.clock = clock if clock is not None else FakeClock()
         self.scheduler = self._newScheduler()
-        self.collector = _Collector(theComponent.outboxes)
-        self.postoffice = postoffice("ComponentHarness")
-        for name in theComponent.outboxes:
-            self.postoffice.link((theComponent, name), (self.collector, name))
+        self._collectOutboxes()
         if activate:
             theComponent.activate(self.scheduler)
+
+    def _collectOutboxes(self):
+        """Give every unlinked outbox a store (once), so what is sent accumulates."""
+        for box in self.component.outboxes.values():
+            if isinstance(box.storage, nullsink):
+                box.storage = realsink()
+                box._retarget(box.target)
+                if box.target is None:
+                    box._addnotifys(box.getnotifys())
+
+    def _store(self, boxname):
+        self._collectOutboxes()
+        storage = self.component.outboxes[boxname].storage
+        return storage if isinstance(storage, realsink) else ()
 
     def _newScheduler(self):
         previous = scheduler.run
@@ -124,6 +129,7 @@ class ComponentHarness(object):
     def step(self, cycles=1):
         """Run ``cycles`` scheduler cycles (fewer if nothing is left to run)."""
         for _ in range(cycles):
+            self._collectOutboxes()
             if not self.scheduler.runCycle():
                 break
 
@@ -132,6 +138,7 @@ class ComponentHarness(object):
         for _ in range(maxCycles):
             if self.scheduler.isIdle():
                 return
+            self._collectOutboxes()
             self.scheduler.runCycle()
         raise AssertionError("%s still runnable after %d cycles (does it ever pause?)"
                              % (self.component.name, maxCycles))
@@ -145,10 +152,10 @@ class ComponentHarness(object):
             if due is None or due > target:
                 break
             self.clock.now = max(self.clock.now, due)
-            self.scheduler.runCycle()
+            self.step()
             self.runUntilIdle(maxCycles)
         self.clock.now = target
-        self.scheduler.runCycle()
+        self.step()
         self.runUntilIdle(maxCycles)
 
     @property
@@ -160,12 +167,22 @@ class ComponentHarness(object):
 
     def ready(self, boxname="outbox"):
         """How many messages the component has sent from ``boxname`` and not yet read."""
-        return self.collector.dataReady(boxname)
+        return len(self._store(boxname))
 
     def get(self, boxname="outbox"):
-        """The oldest unread message sent from ``boxname`` (IndexError if none)."""
-        return self.collector.recv(boxname)
+        """The oldest unread message sent from ``boxname`` (IndexError if none).
+
+        Like a real consumer's ``recv``, this wakes the component.
+        """
+        store = self._store(boxname)
+        if not store:
+            raise IndexError("nothing has been sent from %r" % boxname)
+        return store.pop(0)
 
     def getAll(self, boxname="outbox"):
         """Every unread message sent from ``boxname``, oldest first."""
-        return list(self.collector.Inbox(boxname))
+        store = self._store(boxname)
+        messages = []
+        while store:
+            messages.append(store.pop(0))
+        return messages

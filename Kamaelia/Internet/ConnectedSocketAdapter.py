@@ -237,9 +237,11 @@ class ConnectedSocketAdapter(component):
         _log.error("%s: dropping data that is neither bytes nor str: %r", self.name, data)
         return b""
 
-    def _takeFromInbox(self):
-        """Move data from "inbox" to the send queue while under sendBufferSize."""
-        while self._pending < self.sendBufferSize and self.dataReady("inbox"):
+    def _takeFromInbox(self, limit=-1):
+        """Move data from "inbox" to the send queue while under ``limit`` (sendBufferSize)."""
+        if limit == -1:
+            limit = self.sendBufferSize
+        while (limit is None or self._pending < limit) and self.dataReady("inbox"):
             data = self._toBytes(self.recv("inbox"))
             if data:
                 self._sendQueue.append(data)
@@ -395,6 +397,9 @@ class ConnectedSocketAdapter(component):
             if self.handleControl() or self._closing == "now":
                 break
             while self.dataReady("makessl") and self._tlsPending is None and not self._handshaking:
+                # Whatever is already queued was sent before the request: it goes
+                # out in plain text; anything later waits for the handshake.
+                self._takeFromInbox(limit=None)
                 self._tlsPending = self.recv("makessl")
             if self._handshaking:
                 if not self._continueHandshake():

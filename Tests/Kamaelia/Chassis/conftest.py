@@ -90,18 +90,14 @@ class Deaf(component):
 
 
 def harness(theComponent, internal=()):
-    """A ComponentHarness that leaves the outboxes in ``internal`` unlinked.
+    """A ComponentHarness for a chassis.
 
-    ComponentHarness links every outbox to its collector, but chassis link
-    their private outboxes ("_cs", "_signal", ...) to their children
-    themselves, and an outbox can only be linked to one place.
+    ``internal`` names private outboxes ("_cs", "_signal", ...) that the
+    chassis links to its children itself; ComponentHarness only collects
+    outboxes the component leaves unlinked, so nothing special is needed
+    and the argument is kept for the callers' readability.
     """
-    h = ComponentHarness(theComponent, activate=False)
-    for link in list(h.postoffice.linkages):
-        if link.sourcebox in internal:
-            h.postoffice.unlink(thelinkage=link)
-    theComponent.activate(h.scheduler)
-    return h
+    return ComponentHarness(theComponent)
 
 
 @pytest.fixture
