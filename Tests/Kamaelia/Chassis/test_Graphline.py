@@ -5,7 +5,6 @@ import logging
 
 import pytest
 
-from Axon.AxonExceptions import BoxAlreadyLinkedToDestination
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Axon.Scheduler import scheduler
@@ -29,7 +28,7 @@ def test_missing_linkages_raise_TypeError(parts):
 def test_self_inbox_feeds_a_child_inbox_as_a_passthrough(parts):
     a = parts.Recorder()
     g = Graphline(A=a, linkages={("self", "inbox"): ("A", "inbox")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.runUntilIdle()
     h.put("hello", "inbox")
     assert g.dataReady("inbox") == 0
@@ -41,7 +40,7 @@ def test_child_outbox_comes_out_of_the_graphline_outbox(parts):
     a = parts.Recorder(tag="A")
     g = Graphline(A=a, linkages={("self", "inbox"): ("A", "inbox"),
                                  ("A", "outbox"): ("self", "outbox")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.put(1, "inbox")
     h.put(2, "inbox")
     h.runUntilIdle()
@@ -53,7 +52,7 @@ def test_children_are_linked_to_each_other(parts):
     g = Graphline(A=a, B=b, linkages={("self", "inbox"): ("A", "inbox"),
                                       ("A", "outbox"): ("B", "inbox"),
                                       ("B", "outbox"): ("self", "outbox")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.put("x", "inbox")
     h.runUntilIdle()
     assert b.seen == [("A", "x")]
@@ -64,7 +63,7 @@ def test_any_name_that_is_not_a_component_means_the_graphline(parts):
     a = parts.Recorder(tag="A")
     g = Graphline(A=a, linkages={("", "inbox"): ("A", "inbox"),
                                  ("A", "outbox"): ("THEGRAPHLINE", "outbox")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.put(7, "inbox")
     h.runUntilIdle()
     assert h.getAll("outbox") == [("A", 7)]
@@ -73,7 +72,7 @@ def test_any_name_that_is_not_a_component_means_the_graphline(parts):
 def test_self_to_self_link_is_a_plain_link_and_warns(parts, caplog, restoreGraphlineBoxes):
     a = parts.Deaf()
     g = Graphline(A=a, linkages={("self", "loopOut"): ("self", "loopIn")})
-    h = parts.harness(g, internal=("_cs", "loopOut"))
+    h = ComponentHarness(g)
     with caplog.at_level(logging.WARNING, logger="Kamaelia.Chassis.Graphline"):
         h.runUntilIdle()
     assert any("own outbox" in record.getMessage() for record in caplog.records)
@@ -106,7 +105,7 @@ def test_external_boxes_carry_data(parts, restoreGraphlineBoxes):
     a = parts.Recorder(tag="A")
     g = Graphline(A=a, linkages={("self", "extra"): ("A", "inbox"),
                                  ("A", "outbox"): ("self", "result")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.put("data", "extra")
     h.runUntilIdle()
     assert h.getAll("result") == [("A", "data")]
@@ -115,7 +114,7 @@ def test_external_boxes_carry_data(parts, restoreGraphlineBoxes):
 def test_children_are_activated_only_when_the_graphline_runs(parts):
     a = parts.Recorder()
     g = Graphline(A=a, linkages={})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     assert not a.started and a not in h.scheduler.threads
     h.runUntilIdle()
     assert a.started and a in h.scheduler.threads
@@ -124,7 +123,7 @@ def test_children_are_activated_only_when_the_graphline_runs(parts):
 def test_control_is_forwarded_to_children_with_unlinked_control(parts):
     a, b, c = parts.Recorder(), parts.Recorder(), parts.Deaf()
     g = Graphline(A=a, B=b, C=c, linkages={("A", "signal"): ("C", "control")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.runUntilIdle()
     message = producerFinished()
     h.put(message, "control")
@@ -138,7 +137,7 @@ def test_control_is_forwarded_to_children_with_unlinked_control(parts):
 def test_nothing_is_forwarded_when_self_control_is_linked(parts):
     a, b = parts.Recorder(), parts.Recorder()
     g = Graphline(A=a, B=b, linkages={("self", "control"): ("A", "control")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.runUntilIdle()
     message = shutdownMicroprocess()
     h.put(message, "control")
@@ -151,7 +150,7 @@ def test_nothing_is_forwarded_when_self_control_is_linked(parts):
 def test_final_signal_is_the_remembered_shutdownMicroprocess(parts):
     a, b = parts.Recorder(), parts.Recorder()
     g = Graphline(A=a, B=b, linkages={})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.runUntilIdle()
     message = shutdownMicroprocess()
     h.put(message, "control")
@@ -162,7 +161,7 @@ def test_final_signal_is_the_remembered_shutdownMicroprocess(parts):
 
 def test_final_signal_is_producerFinished_when_no_shutdownMicroprocess_came(parts):
     g = Graphline(A=parts.Recorder(), linkages={})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.runUntilIdle()
     h.put(producerFinished(), "control")
     h.runUntilIdle()
@@ -173,7 +172,7 @@ def test_final_signal_is_producerFinished_when_no_shutdownMicroprocess_came(part
 
 def test_children_ending_by_themselves_give_a_producerFinished(parts):
     g = Graphline(A=parts.Stopper(), B=parts.Stopper(), linkages={})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.runUntilIdle()
     assert h.finished
     signals = h.getAll("signal")
@@ -184,7 +183,7 @@ def test_children_ending_by_themselves_give_a_producerFinished(parts):
 def test_no_final_signal_when_signal_is_linked(parts):
     a = parts.Recorder()
     g = Graphline(A=a, linkages={("A", "signal"): ("self", "signal")})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     message = shutdownMicroprocess()
     h.put(message, "control")
     h.runUntilIdle()
@@ -195,7 +194,7 @@ def test_no_final_signal_when_signal_is_linked(parts):
 def test_graphline_ends_only_when_all_children_have_ended(parts):
     a, d = parts.Stopper(), parts.Deaf()
     g = Graphline(A=a, D=d, linkages={})
-    h = parts.harness(g, internal=("_cs",))
+    h = ComponentHarness(g)
     h.runUntilIdle()
     assert a._isStopped() and not h.finished
     assert g.childComponents() == [d]
@@ -206,7 +205,7 @@ def test_graphline_ends_only_when_all_children_have_ended(parts):
 
 
 def test_graphline_with_no_components_ends_at_once(parts):
-    h = parts.harness(Graphline(linkages={}), internal=("_cs",))
+    h = ComponentHarness(Graphline(linkages={}))
     h.runUntilIdle()
     assert h.finished
     assert isinstance(h.get("signal"), producerFinished)
@@ -225,9 +224,6 @@ def test_whole_system_runs_to_completion_on_the_default_scheduler(parts):
     assert g._isStopped()
 
 
-@pytest.mark.xfail(strict=True, raises=BoxAlreadyLinkedToDestination,
-                   reason="Axon bug: ComponentHarness links every outbox, including "
-                          "private ones such as '_cs' that the component must link itself")
 def test_plain_harness_leaves_private_outboxes_to_the_component(parts):
     g = Graphline(A=parts.Recorder(), linkages={})
     h = ComponentHarness(g)
