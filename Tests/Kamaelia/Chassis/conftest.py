@@ -1,4 +1,4 @@
-"""Small components and a harness helper shared by the chassis tests.
+"""Small components shared by the chassis tests.
 
 Test files cannot import each other (pytest's importlib mode), so the helper
 components are handed out through the ``parts`` fixture.
@@ -10,7 +10,6 @@ import pytest
 
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
-from Axon.Testing import ComponentHarness
 
 
 class Recorder(component):
@@ -89,19 +88,7 @@ class Deaf(component):
             yield 1
 
 
-def harness(theComponent, internal=()):
-    """A ComponentHarness for a chassis.
-
-    ``internal`` names private outboxes ("_cs", "_signal", ...) that the
-    chassis links to its children itself; ComponentHarness only collects
-    outboxes the component leaves unlinked, so nothing special is needed
-    and the argument is kept for the callers' readability.
-    """
-    return ComponentHarness(theComponent)
-
-
 @pytest.fixture
 def parts():
-    """The helper components and ``harness`` function."""
-    return types.SimpleNamespace(Recorder=Recorder, Source=Source, Stopper=Stopper,
-                                 Deaf=Deaf, harness=harness)
+    """The helper components."""
+    return types.SimpleNamespace(Recorder=Recorder, Source=Source, Stopper=Stopper, Deaf=Deaf)

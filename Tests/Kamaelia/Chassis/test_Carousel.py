@@ -3,6 +3,7 @@
 import pytest
 
 from Axon.Ipc import producerFinished, shutdownMicroprocess
+from Axon.Testing import ComponentHarness
 from Kamaelia.Chassis.Carousel import Carousel
 
 
@@ -33,18 +34,14 @@ def deafs(parts, made):
     return factory
 
 
-def carouselHarness(parts, carousel):
-    return parts.harness(carousel, internal=("_signal",))
-
-
 def test_make1stRequest_asks_for_a_child_at_start(parts, recorders):
-    h = carouselHarness(parts, Carousel(recorders, make1stRequest=True))
+    h = ComponentHarness(Carousel(recorders, make1stRequest=True))
     h.runUntilIdle()
     assert h.getAll("requestNext") == ["NEXT"]
 
 
 def test_no_request_at_start_by_default(parts, recorders, made):
-    h = carouselHarness(parts, Carousel(recorders))
+    h = ComponentHarness(Carousel(recorders))
     h.runUntilIdle()
     assert h.ready("requestNext") == 0
     assert made == []
@@ -53,7 +50,7 @@ def test_no_request_at_start_by_default(parts, recorders, made):
 
 def test_next_makes_a_child_from_the_message_and_wires_it_in(parts, recorders, made):
     c = Carousel(recorders)
-    h = carouselHarness(parts, c)
+    h = ComponentHarness(c)
     h.put("first", "next")
     h.runUntilIdle()
     assert len(made) == 1 and made[0].tag == "first"
@@ -66,7 +63,7 @@ def test_next_makes_a_child_from_the_message_and_wires_it_in(parts, recorders, m
 
 
 def test_data_sent_before_a_child_exists_goes_to_the_next_child(parts, recorders, made):
-    h = carouselHarness(parts, Carousel(recorders))
+    h = ComponentHarness(Carousel(recorders))
     h.put("early", "inbox")
     h.runUntilIdle()
     h.put("x", "next")
@@ -77,7 +74,7 @@ def test_data_sent_before_a_child_exists_goes_to_the_next_child(parts, recorders
 
 def test_child_termination_requests_the_next_child_and_child_signal_is_ignored(parts, recorders, made):
     c = Carousel(recorders)
-    h = carouselHarness(parts, c)
+    h = ComponentHarness(c)
     h.put("one", "next")
     h.runUntilIdle()
     made[0]._deliver(producerFinished(), "control")
@@ -94,7 +91,7 @@ def test_child_termination_requests_the_next_child_and_child_signal_is_ignored(p
 
 def test_next_while_a_child_runs_shuts_it_down_before_making_the_new_one(parts, deafs, made):
     c = Carousel(deafs)
-    h = carouselHarness(parts, c)
+    h = ComponentHarness(c)
     h.put("one", "next")
     h.runUntilIdle()
     h.put("two", "next")
@@ -109,7 +106,7 @@ def test_next_while_a_child_runs_shuts_it_down_before_making_the_new_one(parts, 
 
 
 def test_several_nexts_while_a_child_runs_replace_it_only_once_each(parts, recorders, made):
-    h = carouselHarness(parts, Carousel(recorders))
+    h = ComponentHarness(Carousel(recorders))
     h.put("one", "next")
     h.runUntilIdle()
     h.put("two", "next")
@@ -123,7 +120,7 @@ def test_several_nexts_while_a_child_runs_replace_it_only_once_each(parts, recor
 
 
 def test_control_reaches_the_child_through_the_private_signal_outbox(parts, deafs, made):
-    h = carouselHarness(parts, Carousel(deafs))
+    h = ComponentHarness(Carousel(deafs))
     h.put("one", "next")
     h.runUntilIdle()
     message = producerFinished()
@@ -133,7 +130,7 @@ def test_control_reaches_the_child_through_the_private_signal_outbox(parts, deaf
 
 
 def test_producerFinished_waits_for_the_child_then_is_passed_out(parts, deafs, made):
-    h = carouselHarness(parts, Carousel(deafs))
+    h = ComponentHarness(Carousel(deafs))
     h.put("one", "next")
     h.runUntilIdle()
     message = producerFinished()
@@ -149,7 +146,7 @@ def test_producerFinished_waits_for_the_child_then_is_passed_out(parts, deafs, m
 
 def test_producerFinished_still_handles_queued_nexts(parts, recorders, made):
     c = Carousel(recorders)
-    h = carouselHarness(parts, c)
+    h = ComponentHarness(c)
     c._deliver("one", "next")
     c._deliver("two", "next")
     message = producerFinished()
@@ -163,7 +160,7 @@ def test_producerFinished_still_handles_queued_nexts(parts, recorders, made):
 
 
 def test_shutdownMicroprocess_drops_queued_nexts_and_stops_the_child(parts, deafs, made):
-    h = carouselHarness(parts, Carousel(deafs))
+    h = ComponentHarness(Carousel(deafs))
     h.put("one", "next")
     h.runUntilIdle()
     h.put("two", "next")
@@ -181,7 +178,7 @@ def test_shutdownMicroprocess_drops_queued_nexts_and_stops_the_child(parts, deaf
 
 
 def test_shutdownMicroprocess_with_no_child_ends_at_once(parts, recorders, made):
-    h = carouselHarness(parts, Carousel(recorders, make1stRequest=True))
+    h = ComponentHarness(Carousel(recorders, make1stRequest=True))
     message = shutdownMicroprocess()
     h.put(message, "control")
     h.runUntilIdle()
@@ -191,7 +188,7 @@ def test_shutdownMicroprocess_with_no_child_ends_at_once(parts, recorders, made)
 
 
 def test_shutdownMicroprocess_overrides_an_earlier_producerFinished(parts, deafs, made):
-    h = carouselHarness(parts, Carousel(deafs))
+    h = ComponentHarness(Carousel(deafs))
     h.put("one", "next")
     h.runUntilIdle()
     h.put(producerFinished(), "control")
@@ -206,7 +203,7 @@ def test_shutdownMicroprocess_overrides_an_earlier_producerFinished(parts, deafs
 
 def test_other_control_messages_are_ignored(parts, recorders):
     c = Carousel(recorders)
-    h = carouselHarness(parts, c)
+    h = ComponentHarness(c)
     h.put("hello", "control")
     h.runUntilIdle()
     assert not h.finished
@@ -215,7 +212,7 @@ def test_other_control_messages_are_ignored(parts, recorders):
 
 def test_carousel_sleeps_while_nothing_happens(parts, deafs):
     c = Carousel(deafs, make1stRequest=True)
-    h = carouselHarness(parts, c)
+    h = ComponentHarness(c)
     h.runUntilIdle()
     assert h.scheduler.isThreadPaused(c)
     h.put("one", "next")

@@ -225,11 +225,16 @@ def test_whole_system_runs_to_completion_on_the_default_scheduler(parts):
 
 
 def test_plain_harness_leaves_private_outboxes_to_the_component(parts):
-    g = Graphline(A=parts.Recorder(), linkages={})
+    """The Graphline links its private "_cs" outbox to children itself, under the harness too."""
+    a = parts.Recorder()
+    g = Graphline(A=a, linkages={})
     h = ComponentHarness(g)
-    h.put(producerFinished(), "control")
+    message = producerFinished()
+    h.put(message, "control")
     h.runUntilIdle()
+    assert a.controls == [message]
     assert h.finished
+    assert h.ready("_cs") == 0
 
 
 def test_legacy_module_reexports_graphline_with_a_warning():

@@ -2,22 +2,19 @@
 
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Axon.Scheduler import scheduler
+from Axon.Testing import ComponentHarness
 from Kamaelia.Chassis.PAR import PAR
 
 
-def parHarness(parts, par):
-    return parts.harness(par, internal=("_cs", "_co"))
-
-
 def test_children_outboxes_are_merged_into_the_par_outbox(parts):
-    h = parHarness(parts, PAR(parts.Source(["a1", "a2"]), parts.Source(["b1"])))
+    h = ComponentHarness(PAR(parts.Source(["a1", "a2"]), parts.Source(["b1"])))
     h.runUntilIdle()
     assert sorted(h.getAll("outbox")) == ["a1", "a2", "b1"]
 
 
 def test_children_end_by_themselves_then_par_sends_producerFinished(parts):
     a, b = parts.Source(["x"]), parts.Source(["y"])
-    h = parHarness(parts, PAR(a, b))
+    h = ComponentHarness(PAR(a, b))
     h.runUntilIdle()
     assert h.finished
     signals = h.getAll("signal")
@@ -29,7 +26,7 @@ def test_children_end_by_themselves_then_par_sends_producerFinished(parts):
 def test_par_waits_for_all_children(parts):
     a, d = parts.Stopper(), parts.Deaf()
     p = PAR(a, d)
-    h = parHarness(parts, p)
+    h = ComponentHarness(p)
     h.runUntilIdle()
     assert not h.finished
     assert p.childComponents() == [d]
@@ -42,7 +39,7 @@ def test_par_waits_for_all_children(parts):
 def test_default_policy_discards_inbox_data(parts):
     a = parts.Recorder()
     p = PAR(a)
-    h = parHarness(parts, p)
+    h = ComponentHarness(p)
     h.put("data", "inbox")
     h.runUntilIdle()
     assert p.dataReady("inbox") == 0
@@ -52,7 +49,7 @@ def test_default_policy_discards_inbox_data(parts):
 
 def test_default_policy_forwards_control_to_every_child(parts):
     a, b = parts.Deaf(), parts.Deaf()
-    h = parHarness(parts, PAR(a, b))
+    h = ComponentHarness(PAR(a, b))
     h.runUntilIdle()
     h.put("hello", "control")
     h.runUntilIdle()
@@ -62,7 +59,7 @@ def test_default_policy_forwards_control_to_every_child(parts):
 
 def test_producerFinished_is_forwarded_and_par_ends_with_its_children(parts):
     a, b = parts.Recorder(), parts.Recorder()
-    h = parHarness(parts, PAR(a, b))
+    h = ComponentHarness(PAR(a, b))
     message = producerFinished()
     h.put(message, "control")
     h.runUntilIdle()
@@ -76,7 +73,7 @@ def test_producerFinished_is_forwarded_and_par_ends_with_its_children(parts):
 def test_shutdownMicroprocess_ends_par_at_once_and_is_passed_out(parts):
     a, b = parts.Deaf(), parts.Deaf()
     p = PAR(a, b)
-    h = parHarness(parts, p)
+    h = ComponentHarness(p)
     h.runUntilIdle()
     message = shutdownMicroprocess()
     h.put(message, "control")
@@ -92,7 +89,7 @@ def test_shutdownMicroprocess_ends_par_at_once_and_is_passed_out(parts):
 def test_children_are_activated_only_when_par_runs(parts):
     a = parts.Recorder()
     p = PAR(a)
-    h = parts.harness(p, internal=("_cs", "_co"))
+    h = ComponentHarness(p)
     assert not a.started and a not in h.scheduler.threads
     h.runUntilIdle()
     assert a.started
@@ -106,7 +103,7 @@ def test_a_policy_sees_every_input_message(parts):
 
     a = parts.Deaf()
     p = PAR(a, policy=policy)
-    h = parHarness(parts, p)
+    h = ComponentHarness(p)
     h.put("data", "inbox")
     h.put("ctl", "control")
     h.runUntilIdle()
@@ -119,7 +116,7 @@ def test_a_broadcasting_policy_copies_input_to_every_child(parts):
         par.forwardToChildren(message, boxname)
 
     a, b = parts.Recorder(tag="a"), parts.Recorder(tag="b")
-    h = parHarness(parts, PAR(a, b, policy=broadcast))
+    h = ComponentHarness(PAR(a, b, policy=broadcast))
     h.put("data", "inbox")
     h.runUntilIdle()
     assert a.seen == ["data"] and b.seen == ["data"]
@@ -134,7 +131,7 @@ def test_policy_can_be_a_method_of_a_subclass(parts):
 
     a = parts.Deaf()
     p = Counting(a)
-    h = parHarness(parts, p)
+    h = ComponentHarness(p)
     h.put("one", "control")
     h.put("two", "inbox")
     h.runUntilIdle()
@@ -143,7 +140,7 @@ def test_policy_can_be_a_method_of_a_subclass(parts):
 
 
 def test_shutdown_still_ends_par_under_a_custom_policy(parts):
-    h = parHarness(parts, PAR(parts.Deaf(), policy=lambda par, box, msg: None))
+    h = ComponentHarness(PAR(parts.Deaf(), policy=lambda par, box, msg: None))
     message = shutdownMicroprocess()
     h.put(message, "control")
     h.runUntilIdle()
