@@ -126,6 +126,6 @@ class background(threading.Thread):
             self._release()
             return True
         if self.is_alive():
-            self.scheduler.stop()
+            self.scheduler.callSoonThreadsafe(self.scheduler.stop)
             self.join(timeout)
         return not self.is_alive()

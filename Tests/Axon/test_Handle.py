@@ -140,6 +140,7 @@ def test_messages_put_before_activation_are_delivered(bg):
 def test_handle_ends_with_its_component_and_keeps_everything_it_sent(bg):
     h = Handle(Burst()).activate()
     assert waitFor(h._isStopped)
+    h._thethread.join(DEADLINE)
     assert not h._thethread.is_alive()
     got = []
     while True:
