@@ -10,22 +10,29 @@ Carousel asks for the next one.
 
 Example Usage
 -------------
-Play several files, one after the other, through the same pipeline::
+Each name sent to "next" becomes a new child; here the children just
+announce themselves::
 
     from Kamaelia.Chassis.Carousel import Carousel
-    from Kamaelia.Chassis.Pipeline import Pipeline
-    from Kamaelia.Chassis.Prefab import JoinChooserToCarousel
-    from Kamaelia.Util.Chooser import ForwardIteratingChooser
-    from Kamaelia.File.Reading import RateControlledFileReader
+    from Kamaelia.Chassis.Graphline import Graphline
+    from Kamaelia.Util.DataSource import DataSource
+    from Kamaelia.Util.OneShot import OneShot
+    from Kamaelia.Util.Console import ConsoleEchoer
 
-    def makeReader(filename):
-        return RateControlledFileReader(filename, readmode="bytes", rate=100000)
-
-    Pipeline(
-        JoinChooserToCarousel(ForwardIteratingChooser(["a.txt", "b.txt"]),
-                              Carousel(makeReader, make1stRequest=True)),
-        Consumer(),
+    Graphline(
+        NAMES=DataSource(["first", "second", "third"]),
+        CAROUSEL=Carousel(lambda name: OneShot("child made from %s\\n" % name)),
+        OUTPUT=ConsoleEchoer(),
+        linkages={
+            ("NAMES", "outbox"): ("CAROUSEL", "next"),
+            ("NAMES", "signal"): ("CAROUSEL", "control"),
+            ("CAROUSEL", "outbox"): ("OUTPUT", "inbox"),
+            ("CAROUSEL", "signal"): ("OUTPUT", "control"),
+        },
     ).run()
+
+``Kamaelia.Chassis.Prefab.JoinChooserToCarousel`` wires a Carousel to
+something that chooses what each next child should be made from.
 
 How does it work?
 -----------------

@@ -26,18 +26,26 @@ Example Usage
         },
     ).run()
 
-A box named on the Graphline itself uses "self" (any name that is not one
-of the components means the Graphline)::
+A box of the Graphline itself is named with "self" (any name that is not
+one of the components means the Graphline). Here the Graphline's own
+"inbox" and "control" feed UPPER, and EXCLAIM feeds its "outbox" and
+"signal", so it can be used as one stage of a Pipeline::
 
-    Graphline(
-        PARSE=Parser(), STORE=Store(),
+    from Kamaelia.Chassis.Pipeline import Pipeline
+
+    shouter = Graphline(
+        UPPER=PureTransformer(lambda s: s.upper()),
+        EXCLAIM=PureTransformer(lambda s: s.strip() + "!\\n"),
         linkages={
-            ("self", "inbox"): ("PARSE", "inbox"),
-            ("PARSE", "outbox"): ("STORE", "inbox"),
-            ("STORE", "outbox"): ("self", "outbox"),
-            ("self", "queries"): ("STORE", "query"),   # "queries" is created
+            ("self", "inbox"): ("UPPER", "inbox"),
+            ("self", "control"): ("UPPER", "control"),
+            ("UPPER", "outbox"): ("EXCLAIM", "inbox"),
+            ("UPPER", "signal"): ("EXCLAIM", "control"),
+            ("EXCLAIM", "outbox"): ("self", "outbox"),
+            ("EXCLAIM", "signal"): ("self", "signal"),
         },
     )
+    Pipeline(DataSource(["hi\\n", "there\\n"]), shouter, ConsoleEchoer()).run()
 
 How does it work?
 -----------------

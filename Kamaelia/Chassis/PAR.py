@@ -27,7 +27,11 @@ A policy that copies the PAR's input to every child::
     def broadcast(par, boxname, message):
         par.forwardToChildren(message, boxname)
 
-    PAR(Writer("a.log"), Writer("b.log"), policy=broadcast)
+    Pipeline(
+        DataSource(["hello\\n"]),
+        PAR(ConsoleEchoer(tag="left: "), ConsoleEchoer(tag="right: "),
+            policy=broadcast),
+    ).run()
 
 How does it work?
 -----------------

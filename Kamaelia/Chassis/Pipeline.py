@@ -23,9 +23,8 @@ Example Usage
         ConsoleEchoer(),
     ).run()
 
-A ring, where the last component's output goes back to the first::
-
-    Pipeline(Ping(), Pong(), circular=True).activate()
+With ``circular=True`` the last component's output goes back to the first
+instead of out of the pipeline (a ring); see the tests for one.
 
 How does it work?
 -----------------

@@ -11,17 +11,34 @@ Example Usage
 -------------
 ::
 
+    from Axon.Component import component
+    from Axon.Ipc import producerFinished
     from Kamaelia.Chassis.Carousel import Carousel
     from Kamaelia.Chassis.Pipeline import Pipeline
     from Kamaelia.Chassis.Prefab import JoinChooserToCarousel
-    from Kamaelia.Util.Chooser import ForwardIteratingChooser
     from Kamaelia.Util.OneShot import OneShot
     from Kamaelia.Util.Console import ConsoleEchoer
 
+    class ListChooser(component):
+        "Sends the next item for each request; producerFinished when out."
+        def __init__(self, items):
+            super().__init__()
+            self.items = list(items)
+        def main(self):
+            while True:
+                while self.dataReady("inbox"):
+                    self.recv("inbox")
+                    if not self.items:
+                        self.send(producerFinished(self), "signal")
+                        return
+                    self.send(self.items.pop(0), "outbox")
+                self.pause()
+                yield 1
+
     Pipeline(
         JoinChooserToCarousel(
-            ForwardIteratingChooser(["one\\n", "two\\n", "three\\n"]),
-            Carousel(lambda text: OneShot(text), make1stRequest=True),
+            ListChooser(["one\\n", "two\\n", "three\\n"]),
+            Carousel(OneShot, make1stRequest=True),
         ),
         ConsoleEchoer(),
     ).run()
