@@ -167,8 +167,8 @@ class Graphline(component):
                                  for (name, box) in self.layout)
         signalLinked = any(self._isSelf(name) and box == "signal"
                            for (name, box) in self.layout.values())
-        linkedControls = {self.components[name] for (name, box) in self.layout.values()
-                          if not self._isSelf(name) and box == "control"}
+        linkedControls = [self.components[name] for (name, box) in self.layout.values()
+                          if not self._isSelf(name) and box == "control"]
 
         shutdownMessage = None
         while not self.childrenDone():

@@ -21,6 +21,7 @@ How does it work?
 from Kamaelia.Chassis.Graphline import Graphline
 from Kamaelia.Support.Deprecate import deprecationWarning
 
+__all__ = ["Graphline"]
 __kamaelia_components__ = ("Graphline",)
 
 deprecationWarning("Kamaelia.Util.Graphline is deprecated: "

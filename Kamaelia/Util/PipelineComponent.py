@@ -21,6 +21,7 @@ The names are the same objects as in ``Kamaelia.Chassis.Pipeline``.
 from Kamaelia.Chassis.Pipeline import Pipeline, pipeline
 from Kamaelia.Support.Deprecate import deprecationWarning
 
+__all__ = ["Pipeline", "pipeline"]
 __kamaelia_components__ = ("Pipeline",)
 
 deprecationWarning("Kamaelia.Util.PipelineComponent is deprecated: "
