@@ -218,3 +218,22 @@ def test_carousel_sleeps_while_nothing_happens(parts, deafs):
     h.put("one", "next")
     h.runUntilIdle()
     assert h.scheduler.isThreadPaused(c)
+
+
+def test_children_may_themselves_be_chassis(parts):
+    """Passthrough links chain: Carousel inbox -> Pipeline inbox -> first stage inbox."""
+    from Kamaelia.Chassis.Pipeline import Pipeline
+
+    def factory(tag):
+        return Pipeline(parts.Recorder(tag=tag), parts.Recorder(tag="second"))
+
+    c = Carousel(factory)
+    h = ComponentHarness(c)
+    h.put("p1", "next")
+    h.put("data", "inbox")
+    h.runUntilIdle()
+    assert h.getAll("outbox") == [("second", ("p1", "data"))]
+    h.put(producerFinished(), "control")
+    h.runUntilIdle()
+    assert h.finished
+    assert isinstance(h.get("signal"), producerFinished)
