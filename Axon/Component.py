@@ -62,13 +62,14 @@ older ``initialiseComponent``/``mainBody``/``closeDownComponent`` trio:
 that returns a false value, then ``closeDownComponent()``.
 """
 
-import logging
+import logging as _logging
 from threading import get_ident as _get_ident
 
-from Axon import Ipc
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Box import _SHARED_NULLSINK as _nullsink
-from Axon.Box import makeInbox, makeOutbox, postbox, realsink
+from Axon.Box import _traced, makeInbox, makeOutbox
+from Axon.Box import postbox as _postbox
+from Axon.Box import realsink as _realsink
 from Axon.Ipc import (WaitComplete, errorInformation, ipc, newComponent, notify,
                       producerFinished, reactivate, shutdown, shutdownMicroprocess,
                       status, wouldblock)
@@ -83,7 +84,7 @@ from Axon.util import removeAll
 TraceAllSends = False
 TraceAllRecvs = False
 
-_log = logging.getLogger("Axon.Component")
+_log = _logging.getLogger("Axon.Component")
 
 
 class _LazyAttribute(object):
@@ -120,8 +121,8 @@ class component(microprocess):
             for key, value in argd.items():
                 setattr(self, key, value)
         wake = self._deliveryWake
-        self.inboxes = {name: postbox(realsink(wake)) for name in self.Inboxes}
-        self.outboxes = {name: postbox(_nullsink, wake) for name in self.Outboxes}
+        self.inboxes = {name: _postbox(_realsink(wake)) for name in self.Inboxes}
+        self.outboxes = {name: _postbox(_nullsink, wake) for name in self.Outboxes}
         if TraceAllSends:
             self.send = self._debug_send
         if TraceAllRecvs:
@@ -190,7 +191,11 @@ class component(microprocess):
 
     def send(self, message, boxname="outbox"):
         """Deliver ``message`` now through outbox ``boxname``."""
-        self.outboxes[boxname].append(message)
+        box = self.outboxes[boxname]
+        if _traced:
+            box.append(message)
+        else:
+            box.sink.append(message)
 
     def _debug_send(self, message, boxname="outbox"):
         _log.info("SEND: %s %s: %r", self.name, boxname, message)

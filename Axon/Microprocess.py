@@ -53,13 +53,33 @@ from Axon.Base import AxonObject
 from Axon import CoordinatingAssistantTracker as _cat
 
 _log = logging.getLogger("Axon.Microprocess")
-_nextId = idGen.idGen().nextId
+_nextId = idGen.nextUniqueId
 _sharedDebugger = _debug.debug()
 _sharedDebugger.useConfig()
 
 
+class _State(object):
+    """A scheduling state (see ``Axon.Scheduler``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+_ACTIVE = _State("_ACTIVE")
+_SLEEPING = _State("_SLEEPING")
+_GOINGTOSLEEP = _State("_GOINGTOSLEEP")
+
+
 class _NullScheduler(object):
     """Stands in for a scheduler before activation and after stopping."""
+
+    threads = {}
+    _current = None
 
     def wakeThread(self, mp, canActivate=False):
         pass
@@ -174,7 +194,13 @@ class microprocess(AxonObject):
 
     def pause(self):
         """Sleep from the next yield until woken (a wake in the same cycle wins)."""
-        self.scheduler.pauseThread(self)
+        scheduler = self.scheduler
+        if scheduler._current is self:
+            # Pausing itself while running: the common case, done inline.
+            if self not in scheduler._wokenActive:
+                scheduler.threads[self] = _GOINGTOSLEEP
+        else:
+            scheduler.pauseThread(self)
 
     def unpause(self):
         """Wake this microprocess; safe from any thread."""
@@ -182,7 +208,14 @@ class microprocess(AxonObject):
 
     def _deliveryWake(self):
         """Wake this microprocess after a box operation (always in the scheduler's thread)."""
-        self.scheduler._wakeLocal(self)
+        scheduler = self.scheduler
+        threads = scheduler.threads
+        if threads.get(self) is _SLEEPING:
+            # Waking a sleeper: the common case, done inline.
+            threads[self] = _ACTIVE
+            scheduler._woken.append(self)
+        else:
+            scheduler._wakeLocal(self)
 
     def _unpause(self):
         """Deprecated name of ``unpause``."""

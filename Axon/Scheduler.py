@@ -88,19 +88,7 @@ _log = logging.getLogger("Axon.Scheduler")
 _get_ident = threading.get_ident
 
 
-class _State(object):
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return self.name
-
-
-_ACTIVE = _State("_ACTIVE")
-_SLEEPING = _State("_SLEEPING")
-_GOINGTOSLEEP = _State("_GOINGTOSLEEP")
+from Axon.Microprocess import _ACTIVE, _GOINGTOSLEEP, _SLEEPING
 
 _running = threading.local()
 
@@ -179,6 +167,7 @@ class scheduler(microprocess):
         self._woken = []
         self._wokenActive = set()
         self._foreign = collections.deque()
+        self._startLock = threading.Lock()
         self._ownerThread = None
         self._current = None
         self._blocking = False
@@ -209,7 +198,14 @@ class scheduler(microprocess):
     def wakeThread(self, mp, canActivate=False):
         """Make ``mp`` runnable from the next cycle; register it too if ``canActivate``."""
         owner = self._ownerThread
-        if owner is not None and owner != _get_ident():
+        if owner is None:
+            # Not running: a thread may be about to start us; serialise with _enter.
+            with self._startLock:
+                if self._ownerThread is None:
+                    self._wakeLocal(mp, canActivate)
+                    return
+            owner = self._ownerThread
+        if owner != _get_ident():
             self._fromOtherThread(self.wakeThread, mp, canActivate)
             return
         self._wakeLocal(mp, canActivate)
@@ -289,7 +285,10 @@ class scheduler(microprocess):
         self._fromOtherThread(callback, *args)
 
     def stop(self):
-        """Stop every microprocess and end ``main()`` after the current cycle."""
+        """Stop every microprocess and end ``main()`` after the current cycle.
+
+        Safe to call from any thread.
+        """
         self._stopRequested = True
         if self._blocking:
             self._poke()
@@ -514,10 +513,11 @@ class scheduler(microprocess):
         """Mark this scheduler as running in the calling thread; returns what to restore."""
         saved = (getattr(_running, "scheduler", None), self._ownerThread)
         _running.scheduler = self
-        self._ownerThread = _get_ident()
-        if self._woken:
-            self._runqueue.extend(self._woken)
-            self._woken = []
+        with self._startLock:
+            self._ownerThread = _get_ident()
+            if self._woken:
+                self._runqueue.extend(self._woken)
+                self._woken = []
         return saved
 
     def _leave(self, saved):

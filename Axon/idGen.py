@@ -16,18 +16,18 @@ Example Usage
 
 How does it work?
 -----------------
-``idGen.lowestAllocatedId`` is a class attribute shared by every ``idGen``
-instance; ``nextId()`` increments it under a lock and returns it.
+Ids come from one ``itertools.count`` (atomic, so thread-safe);
+``idGen.lowestAllocatedId`` records the id most recently handed out.
 ``idToString`` names a thing after its class, as ``"<module>.<Class>_<n>"``.
 The module-level ``numId``, ``strId`` and ``tupleId`` are bound methods of
 fresh instances and all draw on the same counter.
 """
 
-import threading
+import itertools
 
 from Axon import debug as _debugmodule
 
-_lock = threading.Lock()
+_counter = itertools.count(1)
 _classNames = {}
 
 
@@ -48,9 +48,7 @@ class idGen(object):
 
     def nextId(self, thing=None):
         """Allocate and return the next id."""
-        with _lock:
-            idGen.lowestAllocatedId = n = idGen.lowestAllocatedId + 1
-        return n
+        return nextUniqueId()
 
     next = nextId
     __next__ = nextId
@@ -71,6 +69,13 @@ class idGen(object):
         """Allocate an id and return ``(id, name)`` for ``thing``."""
         n = self.nextId()
         return n, self.idToString(thing, n)
+
+
+def nextUniqueId():
+    """Allocate the next id (thread-safe: the counter is an ``itertools.count``)."""
+    n = next(_counter)
+    idGen.lowestAllocatedId = n
+    return n
 
 
 numId = idGen().numId

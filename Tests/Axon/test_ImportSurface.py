@@ -122,9 +122,6 @@ def test_star_import_from_Axon_Component_includes_every_listed_name():
     assert missing == []
 
 
-@pytest.mark.xfail(strict=True, reason="Axon bug: 'from Axon.Component import *' also exports "
-                   "Ipc, logging, postbox and realsink (module-level imports without a leading "
-                   "underscore and no __all__)")
 def test_star_import_from_Axon_Component_yields_exactly_the_listed_names():
     namespace = {}
     exec("from Axon.Component import *", namespace)
