@@ -1,0 +1,214 @@
+"""
+Kamaelia.Support.LineBuffer: a bounded buffer that frames bytes into lines
+==========================================================================
+
+A ``LineBuffer`` collects bytes as they arrive (in chunks of any size) and
+hands back complete lines, one at a time. It never holds an unterminated
+line longer than its maximum length: an over-long line is thrown away as it
+arrives and reported once its terminator is seen, and framing carries on
+with the next line. It is pure: no Axon, no sockets, no clock.
+
+Example Usage
+-------------
+::
+
+    from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
+
+    buf = LineBuffer(terminator=b"\\r\\n", maxLength=512)
+    buf.feed(b"HELO exa")
+    assert buf.nextLine() is None              # no complete line yet
+    buf.feed(b"mple.com\\r\\nMAIL FROM:<a@b>\\r\\nRC")
+    assert buf.nextLine() == b"HELO example.com"
+    assert buf.nextLine() == b"MAIL FROM:<a@b>"
+    assert buf.nextLine() is None
+    assert buf.unconsumed() == b"RC"
+
+    buf.feed(b"X" * 600 + b"\\r\\nQUIT\\r\\n")
+    try:
+        buf.nextLine()
+    except LineTooLong as e:
+        print("too long:", e.length, "bytes")      # too long: 604 bytes
+    assert buf.nextLine() == b"QUIT"
+
+How does it work?
+-----------------
+* ``feed(data)`` appends bytes (any bytes-like object; ``str`` is refused).
+* ``nextLine(maxLength=...)`` returns the next complete line **without** its
+  terminator, or ``None`` if no complete line is buffered yet. Only the
+  configured terminator ends a line: with the default ``b"\\r\\n"`` a bare
+  ``b"\\n"`` or ``b"\\r"`` is ordinary data (as RFC 5321 requires).
+* The maximum length counts the terminator, as RFC 5321 does (512 octets for
+  a command line, 1000 for a text line, both "including the <CRLF>").
+  ``maxLength`` is set at construction, may be changed at any time through
+  the attribute, and may be overridden for one call with
+  ``nextLine(maxLength=n)``; ``None`` means unlimited.
+* A line longer than the limit makes ``nextLine`` raise ``LineTooLong``
+  once its terminator has been seen. The line has then been consumed: the
+  next call carries on with the following line. The exception says how long
+  the line was (``length``, terminator included) and holds the part of it
+  that would have fitted (``prefix``), for logging.
+* While an over-long line is still arriving, its bytes are discarded as soon
+  as the limit is exceeded (``discarding`` is then True), so the buffer holds
+  at most about ``maxLength`` bytes plus whatever was fed since the last call
+  to ``nextLine``. The limit that decides a line is the one in force when
+  ``nextLine`` first finds it too long; once discarding has started, that
+  line is reported as too long even if the limit is raised afterwards.
+* The buffer remembers how far it has already searched for a terminator, so
+  feeding a long line one byte at a time costs time proportional to its
+  length, not its square (the technique of h11's receive buffer).
+* ``unconsumed()`` returns the buffered bytes not yet returned as lines;
+  ``clear()`` drops them (and any line being discarded) and returns them --
+  for example to discard plaintext a client pipelined after ``STARTTLS``.
+  ``buffered`` is how many bytes are held.
+
+Which lines come out -- and which are reported as too long -- depends only
+on the bytes fed and the limit, never on how they were split into chunks.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LineBuffer", "LineTooLong"]
+
+_UNSET = object()
+
+
+class LineTooLong(ValueError):
+    """A line exceeded the maximum length; it has been consumed and discarded.
+
+    ``length`` is the line's full length including its terminator;
+    ``prefix`` is its first ``maxLength - len(terminator)`` bytes (what
+    would have fitted); ``maxLength`` is the limit it broke.
+    """
+
+    def __init__(self, length: int, prefix: bytes, maxLength: int):
+        super().__init__("line of %d bytes exceeds the limit of %d" % (length, maxLength))
+        self.length = length
+        self.prefix = prefix
+        self.maxLength = maxLength
+
+
+class LineBuffer(object):
+    """Frames fed bytes into lines ended by ``terminator``. See the module docs."""
+
+    def __init__(self, terminator: bytes = b"\r\n", maxLength: int | None = None):
+        if not isinstance(terminator, (bytes, bytearray)) or not terminator:
+            raise ValueError("the terminator must be non-empty bytes, got %r" % (terminator,))
+        self._terminator = bytes(terminator)
+        self._data = bytearray()
+        self._searchFrom = 0
+        self._discarding = False
+        self._discarded = 0
+        self._discardPrefix = b""
+        self._discardLimit = 0
+        self.maxLength = maxLength
+
+    @property
+    def terminator(self) -> bytes:
+        """The byte sequence that ends a line."""
+        return self._terminator
+
+    @property
+    def maxLength(self) -> int | None:
+        """The longest line accepted, terminator included (None: unlimited)."""
+        return self._maxLength
+
+    @maxLength.setter
+    def maxLength(self, value: int | None) -> None:
+        self._maxLength = self._checkLimit(value)
+
+    def _checkLimit(self, value):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("maxLength must be an int or None, got %r" % (value,))
+        if value < len(self._terminator):
+            raise ValueError("maxLength %d cannot hold even the terminator %r"
+                             % (value, self._terminator))
+        return value
+
+    @property
+    def discarding(self) -> bool:
+        """True while the bytes of an over-long line are being thrown away."""
+        return self._discarding
+
+    @property
+    def buffered(self) -> int:
+        """How many bytes are held (not yet returned as lines)."""
+        return len(self._data)
+
+    def feed(self, data: bytes) -> None:
+        """Add ``data`` (bytes-like) to the end of the buffer."""
+        if isinstance(data, str):
+            raise TypeError("LineBuffer takes bytes, not str (encode it first)")
+        self._data += data
+
+    def unconsumed(self) -> bytes:
+        """The buffered bytes that have not been returned as lines (a copy)."""
+        return bytes(self._data)
+
+    def clear(self) -> bytes:
+        """Drop everything buffered, and any line being discarded; return the dropped bytes."""
+        dropped = bytes(self._data)
+        self._data.clear()
+        self._searchFrom = 0
+        self._endDiscard()
+        return dropped
+
+    def _endDiscard(self):
+        self._discarding = False
+        self._discarded = 0
+        self._discardPrefix = b""
+        self._discardLimit = 0
+
+    def nextLine(self, maxLength=_UNSET) -> bytes | None:
+        """The next complete line without its terminator, or None if there is none yet.
+
+        Raises ``LineTooLong`` (having consumed the line) for a line longer
+        than ``maxLength`` (default: the ``maxLength`` attribute).
+        """
+        limit = self._maxLength if maxLength is _UNSET else self._checkLimit(maxLength)
+        data = self._data
+        term = self._terminator
+        tlen = len(term)
+        end = data.find(term, self._searchFrom)
+        if end < 0:
+            self._searchFrom = max(0, len(data) - tlen + 1)
+            if self._discarding:
+                self._discardAllButTail()
+            elif limit is not None and len(data) >= limit:
+                # No terminator can start early enough for the line to fit.
+                self._discarding = True
+                self._discardLimit = limit
+                self._discardPrefix = bytes(data[:limit - tlen])
+                self._discardAllButTail()
+            return None
+        consumed = end + tlen
+        self._searchFrom = 0
+        if self._discarding:
+            length = self._discarded + consumed
+            prefix, brokenLimit = self._discardPrefix, self._discardLimit
+            del data[:consumed]
+            self._endDiscard()
+            raise LineTooLong(length, prefix, brokenLimit)
+        if limit is not None and consumed > limit:
+            prefix = bytes(data[:limit - tlen])
+            del data[:consumed]
+            raise LineTooLong(consumed, prefix, limit)
+        line = bytes(data[:end])
+        del data[:consumed]
+        return line
+
+    def _discardAllButTail(self):
+        """Throw away the buffered bytes except those that may begin a terminator."""
+        data = self._data
+        keep = len(self._terminator) - 1
+        drop = len(data) - keep
+        if drop > 0:
+            del data[:drop]
+            self._discarded += drop
+            self._searchFrom = max(0, self._searchFrom - drop)
+
+    def __repr__(self):
+        return "<LineBuffer terminator=%r maxLength=%r buffered=%d%s>" % (
+            self._terminator, self._maxLength, len(self._data),
+            " discarding" if self._discarding else "")
