@@ -56,6 +56,8 @@ How does it work?
 * The buffer remembers how far it has already searched for a terminator, so
   feeding a long line one byte at a time costs time proportional to its
   length, not its square (the technique of h11's receive buffer).
+* ``finalLine()`` is for the end of the input: it returns the remaining
+  complete lines and then the unterminated rest as a last line.
 * ``unconsumed()`` returns the buffered bytes not yet returned as lines;
   ``clear()`` drops them (and any line being discarded) and returns them --
   for example to discard plaintext a client pipelined after ``STARTTLS``.
@@ -197,6 +199,35 @@ class LineBuffer(object):
         line = bytes(data[:end])
         del data[:consumed]
         return line
+
+    def finalLine(self, maxLength=_UNSET) -> bytes | None:
+        """Like ``nextLine``, but at the end of the input.
+
+        Complete lines are returned first, exactly as ``nextLine`` returns
+        them; once none is left, the unterminated rest (if any) is returned
+        as the last line and the buffer is left empty. The rest is judged
+        against the limit as if it had a terminator; if too long,
+        ``LineTooLong`` is raised with ``length`` counting the bytes actually
+        received. Returns None once everything has been returned.
+        """
+        line = self.nextLine(maxLength)
+        if line is not None:
+            return line
+        limit = self._maxLength if maxLength is _UNSET else self._checkLimit(maxLength)
+        rest = bytes(self._data)
+        self._data.clear()
+        self._searchFrom = 0
+        tlen = len(self._terminator)
+        if self._discarding:
+            length = self._discarded + len(rest)
+            prefix, brokenLimit = self._discardPrefix, self._discardLimit
+            self._endDiscard()
+            raise LineTooLong(length, prefix, brokenLimit)
+        if not rest:
+            return None
+        if limit is not None and len(rest) + tlen > limit:
+            raise LineTooLong(len(rest), rest[:limit - tlen], limit)
+        return rest
 
     def _discardAllButTail(self):
         """Throw away the buffered bytes except those that may begin a terminator."""

@@ -326,3 +326,70 @@ def test_byte_at_a_time_equals_all_at_once(data, limit):
         drip.feed(data[i:i + 1])
         dripped.extend(drain(drip))
     assert dripped == drain(whole)
+
+
+# -- end of input -------------------------------------------------------------------
+
+
+def test_final_line_returns_complete_lines_then_the_unterminated_rest():
+    buf = LineBuffer()
+    buf.feed(b"a\r\nb\r\nlast\r")
+    assert buf.finalLine() == b"a"
+    assert buf.finalLine() == b"b"
+    assert buf.finalLine() == b"last\r"
+    assert buf.finalLine() is None
+    assert buf.buffered == 0
+
+
+def test_final_line_judges_the_rest_as_if_terminated():
+    buf = LineBuffer(maxLength=6)
+    buf.feed(b"1234")                  # 4 + CRLF = 6: fits
+    assert buf.finalLine() == b"1234"
+    buf.feed(b"12345")                 # 5 + CRLF = 7: too long
+    with pytest.raises(LineTooLong) as info:
+        buf.finalLine()
+    assert info.value.length == 5 and info.value.prefix == b"1234"
+    assert buf.finalLine() is None
+
+
+def test_final_line_reports_a_line_being_discarded():
+    buf = LineBuffer(maxLength=5)
+    buf.feed(b"x" * 20)
+    assert buf.nextLine() is None and buf.discarding
+    buf.feed(b"yy")
+    with pytest.raises(LineTooLong) as info:
+        buf.finalLine()
+    assert info.value.length == 22
+    assert not buf.discarding and buf.finalLine() is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=40).map(lambda b: b.replace(b"\x00", b"ab")),
+       terminator=st.sampled_from([b"\r\n", b"aba", b"aa"]),
+       limit=st.one_of(st.none(), st.integers(3, 12)), seed=st.data())
+def test_final_line_gives_the_rest_whatever_the_chunking(data, terminator, limit, seed):
+    chunks = seed.draw(chunkings(data))
+    buf = LineBuffer(terminator=terminator, maxLength=limit)
+    got = []
+    for chunk in chunks:
+        buf.feed(chunk)
+        got.extend(drain(buf))
+    while True:
+        try:
+            line = buf.finalLine()
+        except LineTooLong as e:
+            got.append(("TOO LONG", e.prefix))
+            continue
+        if line is None:
+            break
+        got.append(line)
+    expected, rest = reference(data, terminator, limit)
+    expected = [e if isinstance(e, bytes) else ("TOO LONG", e[2]) for e in expected]
+    got = [g if isinstance(g, bytes) else ("TOO LONG", g[-1]) for g in got]
+    if rest:
+        tlen = len(terminator)
+        if limit is not None and len(rest) + tlen > limit:
+            expected.append(("TOO LONG", rest[:limit - tlen]))
+        else:
+            expected.append(rest)
+    assert got == expected
