@@ -121,8 +121,12 @@ class component(microprocess):
             for key, value in argd.items():
                 setattr(self, key, value)
         wake = self._deliveryWake
-        self.inboxes = {name: _postbox(_realsink(wake)) for name in self.Inboxes}
-        self.outboxes = {name: _postbox(_nullsink, wake) for name in self.Outboxes}
+        inboxes = self.inboxes = {}
+        for name in self.Inboxes:
+            inboxes[name] = _postbox(_realsink(wake))
+        outboxes = self.outboxes = {}
+        for name in self.Outboxes:
+            outboxes[name] = _postbox(_nullsink, wake)
         if TraceAllSends:
             self.send = self._debug_send
         if TraceAllRecvs:

@@ -80,6 +80,7 @@ class _NullScheduler(object):
 
     threads = {}
     _current = None
+    _cycleNumber = 0
 
     def wakeThread(self, mp, canActivate=False):
         pass
@@ -135,6 +136,7 @@ class microprocess(AxonObject):
     __stopped = 0
     __thread = None
     __stopYielded = False
+    _wokenInCycle = -1
 
     def __init__(self, thread=None, closeDownValue=0, tag=""):
         super().__init__()
@@ -197,7 +199,7 @@ class microprocess(AxonObject):
         scheduler = self.scheduler
         if scheduler._current is self:
             # Pausing itself while running: the common case, done inline.
-            if self not in scheduler._wokenActive:
+            if self._wokenInCycle != scheduler._cycleNumber:
                 scheduler.threads[self] = _GOINGTOSLEEP
         else:
             scheduler.pauseThread(self)
@@ -210,10 +212,13 @@ class microprocess(AxonObject):
         """Wake this microprocess after a box operation (always in the scheduler's thread)."""
         scheduler = self.scheduler
         threads = scheduler.threads
-        if threads.get(self) is _SLEEPING:
-            # Waking a sleeper: the common case, done inline.
+        state = threads.get(self)
+        # The two common cases are done inline; see scheduler._wakeLocal.
+        if state is _SLEEPING:
             threads[self] = _ACTIVE
             scheduler._woken.append(self)
+        elif state is _ACTIVE:
+            self._wokenInCycle = scheduler._cycleNumber
         else:
             scheduler._wakeLocal(self)
 
@@ -252,7 +257,11 @@ class microprocess(AxonObject):
     def activate(self, Scheduler=None, Tracker=None, mainmethod="main"):
         """Register with a scheduler (see module docs) and return ``self``."""
         if self.__thread is None:
-            self._makeThread(mainmethod)
+            if mainmethod == "main" and type(self).main is not microprocess.main:
+                body = self.main()
+                self.__thread = body if hasattr(body, "__next__") else self._makeThread(mainmethod)
+            else:
+                self._makeThread(mainmethod)
         if Scheduler is None:
             Scheduler = _runningScheduler() or self.__class__.schedulerClass.run
         if Tracker is not None:

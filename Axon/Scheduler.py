@@ -90,12 +90,18 @@ _get_ident = threading.get_ident
 
 from Axon.Microprocess import _ACTIVE, _GOINGTOSLEEP, _SLEEPING
 
-_running = threading.local()
+class _RunningScheduler(threading.local):
+    """Per thread: the scheduler whose ``main()`` is running there (None if none)."""
+
+    scheduler = None
+
+
+_running = _RunningScheduler()
 
 
 def _runningHere():
     """The scheduler whose ``main()`` is running in the calling thread, or None."""
-    return getattr(_running, "scheduler", None)
+    return _running.scheduler
 
 
 _microprocessModule._runningScheduler = _runningHere
@@ -165,7 +171,8 @@ class scheduler(microprocess):
         self._waitStacks = {}
         self._runqueue = []
         self._woken = []
-        self._wokenActive = set()
+        self._wokenActive = set()   # woken while awake this cycle (objects without _wokenInCycle)
+        self._cycleNumber = 0
         self._foreign = collections.deque()
         self._startLock = threading.Lock()
         self._ownerThread = None
@@ -193,7 +200,15 @@ class scheduler(microprocess):
 
     def _addThread(self, mp):
         """Register ``mp`` (if new) and make it runnable."""
-        self.wakeThread(mp, True)
+        if self._ownerThread == _get_ident() and mp not in self.threads:
+            # Activation from a running microprocess (e.g. a chassis starting
+            # its children): the common case, registered directly.
+            self._steps[mp] = mp._schedulerIterator() if isinstance(mp, microprocess) else mp
+            self.threads[mp] = _ACTIVE
+            self._woken.append(mp)
+            self.extra = 0
+        else:
+            self.wakeThread(mp, True)
 
     def wakeThread(self, mp, canActivate=False):
         """Make ``mp`` runnable from the next cycle; register it too if ``canActivate``."""
@@ -218,10 +233,10 @@ class scheduler(microprocess):
             threads[mp] = _ACTIVE
             self._woken.append(mp)
         elif state is _ACTIVE:
-            self._wokenActive.add(mp)
+            self._markWoken(mp)
         elif state is _GOINGTOSLEEP:
             threads[mp] = _ACTIVE
-            self._wokenActive.add(mp)
+            self._markWoken(mp)
         elif state is None and canActivate:
             try:
                 step = mp._schedulerIterator()
@@ -232,18 +247,28 @@ class scheduler(microprocess):
             self._woken.append(mp)
             self.extra = 0
 
+    def _markWoken(self, mp):
+        """Remember that awake ``mp`` was woken this cycle, so a pause this cycle is ignored."""
+        try:
+            mp._wokenInCycle = self._cycleNumber
+        except AttributeError:
+            self._wokenActive.add(mp)
+
+    def _wokenThisCycle(self, mp):
+        return getattr(mp, "_wokenInCycle", None) == self._cycleNumber or mp in self._wokenActive
+
     def pauseThread(self, mp):
         """Put ``mp`` to sleep at its next yield, unless woken in the same cycle."""
         if mp is self._current:
             # The running microprocess pausing itself: we are in the scheduler's thread.
-            if mp not in self._wokenActive:
+            if not self._wokenThisCycle(mp):
                 self.threads[mp] = _GOINGTOSLEEP
             return
         owner = self._ownerThread
         if owner is not None and owner != _get_ident():
             self._fromOtherThread(self.pauseThread, mp)
             return
-        if self.threads.get(mp) is _ACTIVE and mp not in self._wokenActive:
+        if self.threads.get(mp) is _ACTIVE and not self._wokenThisCycle(mp):
             self.threads[mp] = _GOINGTOSLEEP
 
     def _stopThread(self, mp):
@@ -511,7 +536,7 @@ class scheduler(microprocess):
 
     def _enter(self):
         """Mark this scheduler as running in the calling thread; returns what to restore."""
-        saved = (getattr(_running, "scheduler", None), self._ownerThread)
+        saved = (_running.scheduler, self._ownerThread)
         _running.scheduler = self
         with self._startLock:
             self._ownerThread = _get_ident()
@@ -524,20 +549,16 @@ class scheduler(microprocess):
         self._current = None
         _running.scheduler, self._ownerThread = saved
 
-    def _cycle(self, canblock):
-        """Generator running one cycle: yields 1 before each step and once at the end."""
+    def _runSteps(self, runqueue, survivors):
+        """Run one step of each microprocess in ``runqueue``; those staying awake join ``survivors``."""
         threads = self.threads
         steps = self._steps
         _next = next
-        self.time = self.wallclock()
-        runqueue = self._runqueue
-        self._runqueue = survivors = []
         for mp in runqueue:
-            yield 1
             self._current = mp
             try:
                 value = _next(steps[mp])
-                if value is not None and value.__class__ is not int:
+                if value.__class__ is not int and value is not None:
                     self._handleYield(mp, value)
             except StopIteration:
                 try:
@@ -545,24 +566,69 @@ class scheduler(microprocess):
                         self._terminate(mp)
                         continue
                 except Exception as e:
-                    self._rescue(runqueue, mp)
+                    self._rescue(runqueue, mp, survivors)
                     self._crashed(mp, e)
                     continue
             except Exception as e:
-                self._rescue(runqueue, mp)
+                self._rescue(runqueue, mp, survivors)
                 self._crashed(mp, e)
                 continue
-            state = threads.get(mp)
+            state = threads[mp]
             if state is _ACTIVE:
                 survivors.append(mp)
             elif state is _GOINGTOSLEEP:
                 threads[mp] = _SLEEPING
         self._current = None
+
+    def _startCycle(self):
+        self._cycleNumber += 1
+        self.time = self.wallclock()
+        runqueue = self._runqueue
+        self._runqueue = []
+        return runqueue, self._runqueue
+
+    def _finishCycle(self, survivors, canblock):
+        if self._foreign or self._timers or self._io or self._stopRequested or not survivors:
+            self._endOfCycle(survivors, canblock)
+        else:
+            if self._woken:
+                survivors.extend(self._woken)
+                self._woken = []
+            if self._wokenActive:
+                self._wokenActive.clear()
+
+    def _cycleFast(self, canblock):
+        """Run one cycle (no yields)."""
+        runqueue, survivors = self._startCycle()
+        self._runSteps(runqueue, survivors)
+        self._finishCycle(survivors, canblock)
+
+    def _cycle(self, canblock):
+        """Generator running one cycle: yields 1 before each step and once at the end."""
+        runqueue, survivors = self._startCycle()
+        for mp in runqueue:
+            yield 1
+            try:
+                self._runSteps((mp,), survivors)
+            except BaseException:
+                self._rescue(runqueue, mp, survivors)
+                raise
         yield 1
-        self._endOfCycle(survivors, canblock)
+        self._finishCycle(survivors, canblock)
+
+    def _over(self):
+        """After a cycle: True when the scheduler should return (stopped, or nothing left)."""
+        if self._stopRequested:
+            self._stopEverything()
+            return True
+        return not self.threads and not self.extra
 
     def main(self, slowmo=0, canblock=False):
-        """Generator running cycles (see the module documentation) until none are left."""
+        """Generator running cycles (see the module documentation) until none are left.
+
+        It yields before each microprocess's step, so whoever drives it can
+        interleave other work.
+        """
         saved = self._enter()
         try:
             while True:
@@ -574,10 +640,36 @@ class scheduler(microprocess):
                         while time.time() < until:
                             yield 1
                 yield from self._cycle(canblock)
-                if self._stopRequested:
-                    self._stopEverything()
+                if self._over():
                     return
-                if not self.threads and not self.extra:
+        finally:
+            self._leave(saved)
+
+    def runThreads(self, slowmo=0):
+        """Run until every microprocess has ended, blocking (not spinning) when idle."""
+        saved = self._enter()
+        runSteps = self._runSteps
+        wallclock = self.wallclock
+        threads = self.threads
+        try:
+            while True:
+                if slowmo:
+                    time.sleep(slowmo)
+                # One cycle, as _cycleFast, with the common case inline.
+                self._cycleNumber += 1
+                self.time = wallclock()
+                runqueue = self._runqueue
+                self._runqueue = survivors = []
+                runSteps(runqueue, survivors)
+                if (self._foreign or self._timers or self._io or self._stopRequested
+                        or not survivors or self._wokenActive):
+                    self._endOfCycle(survivors, True)
+                    if self._over():
+                        return
+                elif self._woken:
+                    survivors.extend(self._woken)
+                    self._woken = []
+                if not threads and not self.extra:
                     return
         finally:
             self._leave(saved)
@@ -590,7 +682,7 @@ class scheduler(microprocess):
         """
         saved = self._enter()
         try:
-            collections.deque(self._cycle(False), maxlen=0)
+            self._cycleFast(False)
             if self._stopRequested:
                 self._stopEverything()
         finally:
@@ -601,11 +693,12 @@ class scheduler(microprocess):
         """True when nothing is runnable (everything left is asleep, or nothing is left)."""
         return not (self._runqueue or self._woken or self._foreign)
 
-    def _rescue(self, runqueue, mp):
+    def _rescue(self, runqueue, mp, survivors):
         """Before an error escapes mid-cycle, keep the rest of the cycle's run queue."""
+        runqueue = list(runqueue)
         rest = runqueue[runqueue.index(mp) + 1:]
         if rest:
-            self._runqueue.extend(m for m in rest if m in self.threads)
+            survivors.extend(m for m in rest if m in self.threads)
 
     def _endOfCycle(self, survivors, canblock):
         foreign = self._foreign
@@ -652,9 +745,6 @@ class scheduler(microprocess):
                 _log.exception("%s: error in stop() during scheduler shutdown", _nameOf(mp))
         microprocess.stop(self)
 
-    def runThreads(self, slowmo=0):
-        """Run until every microprocess has ended, blocking (not spinning) when idle."""
-        collections.deque(self.main(slowmo, canblock=True), maxlen=0)
 
 
 def _nameOf(mp):

@@ -17,7 +17,8 @@ Example Usage
 How does it work?
 -----------------
 Ids come from one ``itertools.count`` (atomic, so thread-safe);
-``idGen.lowestAllocatedId`` records the id most recently handed out.
+``idGen.lowestAllocatedId`` reads the id most recently handed out (and
+setting it restarts the count after the value given).
 ``idToString`` names a thing after its class, as ``"<module>.<Class>_<n>"``.
 The module-level ``numId``, ``strId`` and ``tupleId`` are bound methods of
 fresh instances and all draw on the same counter.
@@ -41,10 +42,22 @@ def _className(cls):
         return name
 
 
-class idGen(object):
-    """Generator of process-unique integer ids and the names built from them."""
+class _idGenType(type):
+    """Makes ``idGen.lowestAllocatedId`` read (and reset) the shared counter."""
 
-    lowestAllocatedId = 0
+    @property
+    def lowestAllocatedId(cls):
+        """The id most recently handed out."""
+        return _counter.__reduce__()[1][0] - 1
+
+    @lowestAllocatedId.setter
+    def lowestAllocatedId(cls, value):
+        global _counter
+        _counter = itertools.count(value + 1)
+
+
+class idGen(object, metaclass=_idGenType):
+    """Generator of process-unique integer ids and the names built from them."""
 
     def nextId(self, thing=None):
         """Allocate and return the next id."""
@@ -73,9 +86,7 @@ class idGen(object):
 
 def nextUniqueId():
     """Allocate the next id (thread-safe: the counter is an ``itertools.count``)."""
-    n = next(_counter)
-    idGen.lowestAllocatedId = n
-    return n
+    return next(_counter)
 
 
 numId = idGen().numId
