@@ -53,7 +53,6 @@ class PassThrough(component):
         self.shutdownOn = list(shutdownOn)
 
     def mainBody(self):
-        self.pause()
         stopOn = tuple(self.shutdownOn)
         for inbox, outbox in self.Connections.items():
             while self.dataReady(inbox):
@@ -61,6 +60,9 @@ class PassThrough(component):
                 self.send(msg, outbox)
                 if inbox == "control" and isinstance(msg, stopOn):
                     return 0
+        # Pause only when carrying on: a pause requested on the way out would
+        # put the component to sleep before it could finish.
+        self.pause()
         return 1
 
 
