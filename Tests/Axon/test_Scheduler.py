@@ -1,0 +1,858 @@
+"""Axon.Scheduler (spec 1.8, DESIGN decisions 3-5): running, pausing, waking,
+WaitComplete, errors, stopping, timers, idle blocking, threads and I/O.
+
+Every run of a scheduler has a deadline (the ``runScheduler`` fixture's
+watchdog stops the scheduler and fails the test); thread hand-offs wait on
+conditions, never on sleeps. Exact cycle-by-cycle orders are pinned in
+test_Traces.py; the tests here check behaviour.
+"""
+
+import logging
+import socket
+import threading
+import time
+
+import pytest
+
+from Axon.Component import component
+from Axon.Ipc import WaitComplete, newComponent, reactivate
+from Axon.Microprocess import microprocess
+from Axon.Scheduler import _ACTIVE, scheduler
+
+
+class Counter(microprocess):
+    """Takes ``n`` steps (never pauses), counting them."""
+
+    def __init__(self, n, log=None):
+        super().__init__()
+        self.n = n
+        self.count = 0
+        self.log = log
+
+    def main(self):
+        for _ in range(self.n):
+            self.count += 1
+            if self.log is not None:
+                self.log.append((self.name, self.count))
+            yield 1
+
+
+class Sleeper(component):
+    """Pauses until woken ``wakes`` times (anything waking it counts), then ends."""
+
+    def __init__(self, wakes=1):
+        super().__init__()
+        self.wakes = wakes
+        self.woken = 0
+        self.sleeping = threading.Event()
+        self.stopCalls = 0
+        self.closeDownCalls = 0
+
+    def main(self):
+        while self.woken < self.wakes:
+            self.pause()
+            self.sleeping.set()
+            yield 1
+            self.woken += 1
+
+    def stop(self):
+        self.stopCalls += 1
+        super().stop()
+
+    def _closeDownMicroprocess(self):
+        self.closeDownCalls += 1
+        return super()._closeDownMicroprocess()
+
+
+class Probe(microprocess):
+    """Runs a list of callables, one per step."""
+
+    def __init__(self, actions):
+        super().__init__()
+        self.actions = list(actions)
+
+    def main(self):
+        for action in self.actions:
+            action()
+            yield 1
+
+
+class Crasher(microprocess):
+    """Raises ``exc`` on step ``at``."""
+
+    def __init__(self, at, exc):
+        super().__init__()
+        self.at = at
+        self.exc = exc
+        self.steps = 0
+
+    def main(self):
+        while True:
+            self.steps += 1
+            if self.steps == self.at:
+                raise self.exc
+            yield 1
+
+
+class Duck(object):
+    """Not a microprocess: just ``__next__``, ``stop`` and ``_closeDownMicroprocess``."""
+
+    def __init__(self, steps, log):
+        self.left = steps
+        self.log = log
+
+    def __next__(self):
+        if self.left == 0:
+            self.log.append("end")
+            raise StopIteration
+        self.left -= 1
+        self.log.append("step")
+        return 1
+
+    def stop(self):
+        self.log.append("stop")
+
+    def _closeDownMicroprocess(self):
+        self.log.append("closedown")
+        return None
+
+
+# -- construction and state -----------------------------------------------------
+
+
+def test_first_scheduler_created_becomes_scheduler_run(monkeypatch):
+    monkeypatch.setattr(scheduler, "run", None)
+    first = scheduler()
+    second = scheduler()
+    assert scheduler.run is first
+    assert second is not first
+
+
+def test_scheduler_is_a_microprocess_with_the_documented_attributes():
+    s = scheduler()
+    assert isinstance(s, microprocess)
+    assert s.threads == {}
+    assert isinstance(s.time, float)
+    assert s.extra == 0
+    assert hasattr(s, "exception_caught")
+
+
+def test_wait_for_one_class_attribute_sets_extra():
+    class Waiting(scheduler):
+        wait_for_one = True
+
+    assert Waiting().extra == 1
+
+
+def test_keyword_arguments_become_attributes():
+    assert scheduler(colour="blue").colour == "blue"
+
+
+def test_threads_maps_activated_microprocesses_to_a_state():
+    s = scheduler()
+    m = Counter(1).activate(s)
+    assert s.threads[m] is _ACTIVE
+
+
+# -- running to completion ----------------------------------------------------------
+
+
+def test_runThreads_with_nothing_to_run_returns_at_once(runScheduler):
+    runScheduler(deadline=2)
+
+
+def test_runThreads_returns_when_every_microprocess_has_ended(runScheduler):
+    counters = [Counter(n).activate() for n in (1, 3, 7)]
+    runScheduler()
+    assert [c.count for c in counters] == [1, 3, 7]
+    assert scheduler.run.listAllThreads() == []
+    assert all(c._isStopped() for c in counters)
+
+
+def test_runThreads_never_ends_while_a_paused_microprocess_exists(runScheduler):
+    sleeper = Sleeper().activate()
+    waker = threading.Timer(0.2, sleeper.unpause)
+    start = time.monotonic()
+    waker.start()
+    try:
+        runScheduler()
+    finally:
+        waker.cancel()
+    assert time.monotonic() - start >= 0.19
+    assert sleeper.woken == 1
+
+
+def test_main_is_a_generator_that_runs_cycles_until_none_are_left():
+    s = scheduler()
+    counters = [Counter(2).activate(s), Counter(4).activate(s)]
+    yields = 0
+    for _ in s.main():
+        yields += 1
+        assert yields < 1000
+    assert [c.count for c in counters] == [2, 4]
+    assert yields > 4
+
+
+def test_other_yielded_values_are_ignored(runScheduler):
+    log = []
+
+    class Yielder(microprocess):
+        def main(self):
+            for value in (None, "text", 3.5, object(), [1], {"a": 1}, True):
+                log.append(type(value).__name__)
+                yield value
+
+    Yielder().activate()
+    runScheduler()
+    assert log == ["NoneType", "str", "float", "object", "list", "dict", "bool"]
+
+
+def test_scheduler_time_is_the_wall_clock_time_of_the_cycle(runScheduler):
+    seen = []
+    s = scheduler.run
+    before = time.time()
+    Probe([lambda: seen.append(s.time)] * 3).activate()
+    runScheduler()
+    after = time.time()
+    assert len(seen) == 3
+    assert before - 1 <= seen[0] <= seen[1] <= seen[2] <= after + 1
+
+
+# -- registering, pausing and waking --------------------------------------------------
+
+
+def test_addThread_and_wakeThread_canActivate_register_a_microprocess():
+    s = scheduler()
+    log = []
+    a, b, c = Duck(1, log), Duck(1, log), Duck(1, log)
+    s.wakeThread(a)
+    assert a not in s.listAllThreads()
+    s.wakeThread(b, True)
+    s._addThread(c)
+    assert set(s.listAllThreads()) == {b, c}
+
+
+def test_pauseThread_of_an_unknown_microprocess_is_ignored():
+    s = scheduler()
+    d = Duck(1, [])
+    s.pauseThread(d)
+    assert d not in s.threads
+    assert s.isThreadPaused(d)
+
+
+def test_isThreadPaused_unknown_sleeping_awake_and_going_to_sleep(runScheduler):
+    s = scheduler.run
+    target = Counter(1000)
+    seen = []
+    Probe([
+        lambda: seen.append(("awake", s.isThreadPaused(target))),
+        lambda: (s.pauseThread(target), seen.append(("going to sleep", s.isThreadPaused(target)))),
+        lambda: seen.append(("asleep", s.isThreadPaused(target), target.count)),
+        lambda: seen.append(("still asleep", s.isThreadPaused(target), target.count)),
+        lambda: (s.wakeThread(target), seen.append(("woken", s.isThreadPaused(target)))),
+        lambda: None,
+        lambda: (seen.append(("ran again", target.count)), target.stop()),
+    ]).activate()
+    target.activate()
+    assert s.isThreadPaused(Counter(1)) is True
+    runScheduler()
+    assert seen == [("awake", False), ("going to sleep", False), ("asleep", True, 2),
+                    ("still asleep", True, 2), ("woken", False), ("ran again", 3)]
+
+
+def test_pause_takes_effect_at_the_next_yield(runScheduler):
+    log = []
+
+    class PausesThenWorks(component):
+        def main(self):
+            self.pause()
+            log.append("after pause, same step")
+            yield 1
+            log.append("woken")
+
+    p = PausesThenWorks().activate()
+    Probe([lambda: None, lambda: None, lambda: log.append("probe"), p.unpause]).activate()
+    runScheduler()
+    assert log == ["after pause, same step", "probe", "woken"]
+
+
+def test_a_wake_in_the_same_cycle_wins_over_a_pause_in_either_order(runScheduler):
+    log = []
+
+    class PauseEveryStep(microprocess):
+        def main(self):
+            for i in range(2):
+                log.append((self.label, i))
+                self.pause()
+                yield 1
+            log.append((self.label, "end"))
+
+    late = PauseEveryStep()
+    late.label = "late"
+    early = PauseEveryStep()
+    early.label = "early"
+    # The waker runs after `late` (late pauses, then is woken) and before
+    # `early` (early is woken, then pauses): in both cases the wake wins, so
+    # both run their next step. Without that they would sleep forever.
+    late.activate()
+    Probe([lambda: (late.unpause(), early.unpause())] * 2).activate()
+    early.activate()
+    runScheduler(deadline=2)
+    assert sorted(log, key=str) == sorted([("late", 0), ("late", 1), ("late", "end"),
+                                           ("early", 0), ("early", 1), ("early", "end")], key=str)
+
+
+def test_listAllThreads_lists_sleeping_and_awake_but_not_ended(runScheduler):
+    s = scheduler.run
+    sleeper = Sleeper()
+    short = Counter(1)
+    busy = Counter(4)
+    snapshots = []
+    sleeper.activate()
+    short.activate()
+    busy.activate()
+    Probe([lambda: None, lambda: snapshots.append(set(s.listAllThreads())),
+           sleeper.unpause]).activate()
+    runScheduler()
+    assert len(snapshots) == 1
+    snapshot = snapshots[0]
+    assert sleeper in snapshot and busy in snapshot
+    assert short not in snapshot
+    assert s.debuggingon
+    assert s.listAllThreads() == []
+
+
+def test_duck_typed_microprocesses_run_and_terminate(runScheduler):
+    log = []
+    scheduler.run._addThread(Duck(2, log))
+    runScheduler()
+    assert log == ["step", "step", "end", "stop", "closedown"]
+
+
+def test_knockon_reactivate_readds_the_original():
+    s = scheduler()
+    d = Duck(1, [])
+    s.handleMicroprocessShutdownKnockon(reactivate(d))
+    assert d in s.listAllThreads()
+
+
+# -- WaitComplete ------------------------------------------------------------------------
+
+
+class Caller(component):
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+
+    def sub(self, tag, n):
+        for i in range(n):
+            self.log.append((tag, i))
+            yield 1
+        self.result = tag
+
+    def main(self):
+        self.log.append("before")
+        yield WaitComplete(self.sub("sub", 2))
+        self.log.append(("after", self.result))
+
+
+def test_WaitComplete_runs_the_generator_in_place_of_the_caller_then_resumes_it(runScheduler):
+    log = []
+    caller = Caller(log).activate()
+    runScheduler()
+    assert log == ["before", ("sub", 0), ("sub", 1), ("after", "sub")]
+    assert caller._isStopped()
+
+
+def test_nested_WaitComplete(runScheduler):
+    log = []
+
+    class Nested(Caller):
+        def outer(self):
+            self.log.append("outer start")
+            yield WaitComplete(self.sub("inner", 2))
+            self.log.append(("outer sees", self.result))
+            yield WaitComplete(self.sub("inner2", 1))
+            self.log.append("outer end")
+
+        def main(self):
+            self.log.append("main start")
+            yield WaitComplete(self.outer(), tag="outer")
+            self.log.append("main end")
+
+    Nested(log).activate()
+    runScheduler()
+    assert log == ["main start", "outer start", ("inner", 0), ("inner", 1),
+                   ("outer sees", "inner"), ("inner2", 0), "outer end", "main end"]
+
+
+def test_many_WaitCompletes_in_a_row_do_not_kill_the_scheduler(runScheduler):
+    class Repeater(component):
+        done = 0
+
+        def empty(self):
+            return
+            yield
+
+        def one(self):
+            yield 1
+
+        def main(self):
+            for i in range(500):
+                yield WaitComplete(self.empty() if i % 2 else self.one())
+                self.done += 1
+
+    r = Repeater().activate()
+    bystander = Counter(3000).activate()
+    runScheduler()
+    assert r.done == 500
+    assert bystander.count == 3000
+
+
+def test_WaitComplete_generator_may_pause_until_data_arrives(runScheduler):
+    class Reader(component):
+        def readOne(self):
+            while not self.dataReady("inbox"):
+                self.pause()
+                yield 1
+            self.line = self.recv("inbox")
+
+        def main(self):
+            yield WaitComplete(self.readOne())
+            self.got = self.line
+
+    r = Reader().activate()
+    Probe([lambda: None, lambda: None, lambda: r._deliver("data")]).activate()
+    runScheduler()
+    assert r.got == "data"
+
+
+def test_an_error_inside_a_WaitComplete_generator_propagates_with_the_callers_name(runScheduler):
+    class Failing(component):
+        def sub(self):
+            yield 1
+            raise KeyError("in sub")
+
+        def main(self):
+            yield WaitComplete(self.sub())
+
+    f = Failing().activate()
+    with pytest.raises(KeyError) as info:
+        runScheduler()
+    assert any(f.name in note for note in getattr(info.value, "__notes__", []))
+
+
+# -- newComponent -------------------------------------------------------------------------
+
+
+def test_yielding_newComponent_activates_the_components(runScheduler):
+    children = [Counter(2), Counter(3)]
+
+    class Parent(component):
+        def main(self):
+            yield newComponent(*children)
+
+    Parent().activate()
+    runScheduler()
+    assert [c.count for c in children] == [2, 3]
+
+
+def test_newComponent_activates_on_the_scheduler_running_the_parent(runScheduler):
+    private = scheduler()
+    child = Counter(2)
+
+    class Parent(component):
+        def main(self):
+            yield newComponent(child)
+
+    Parent().activate(private)
+    runScheduler(private)
+    assert child.count == 2
+    assert child not in scheduler.run.listAllThreads()
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_an_error_propagates_out_of_runThreads_with_the_name_in_its_notes(runScheduler):
+    crasher = Crasher(2, ValueError("bad thing"))
+    crasher.activate()
+    with pytest.raises(ValueError, match="bad thing") as info:
+        runScheduler()
+    notes = getattr(info.value, "__notes__", [])
+    assert any(crasher.name in note for note in notes), notes
+
+
+def test_after_an_error_the_rest_of_the_system_resumes_with_another_runThreads(runScheduler):
+    s = scheduler.run
+    before = Counter(6).activate()
+    crasher = Crasher(2, ValueError("x")).activate()
+    after = Counter(6).activate()
+    with pytest.raises(ValueError):
+        runScheduler()
+    assert crasher not in s.listAllThreads()
+    assert before in s.listAllThreads() and after in s.listAllThreads()
+    runScheduler()
+    assert before.count == 6 and after.count == 6
+    assert crasher.steps == 2
+    assert crasher._isStopped()
+
+
+def test_RuntimeError_raised_by_component_code_is_an_error_not_termination(runScheduler):
+    class Raises(component):
+        def main(self):
+            yield 1
+            raise RuntimeError("really broken")
+
+    r = Raises().activate()
+    with pytest.raises(RuntimeError, match="really broken") as info:
+        runScheduler()
+    assert any(r.name in note for note in getattr(info.value, "__notes__", []))
+
+
+def test_StopIteration_raised_inside_component_code_is_an_error_not_termination(runScheduler):
+    reached = []
+
+    class Leaks(component):
+        def main(self):
+            yield 1
+            next(iter([]))      # StopIteration escaping from component code
+            reached.append("after")
+            yield 1
+
+    l = Leaks().activate()
+    with pytest.raises(RuntimeError) as info:
+        runScheduler()
+    assert isinstance(info.value.__cause__, StopIteration)
+    assert any(l.name in note for note in getattr(info.value, "__notes__", []))
+    assert reached == []
+
+
+def test_immortalise_stops_a_crashing_microprocess_and_lets_the_rest_run(runScheduler, caplog):
+    scheduler.immortalise()
+    assert scheduler.run.exception_caught is Exception
+    crasher = Crasher(2, ValueError("ignored crash")).activate()
+    survivor = Counter(5).activate()
+    with caplog.at_level(logging.ERROR):
+        runScheduler()
+    assert survivor.count == 5
+    assert crasher._isStopped()
+    assert crasher.steps == 2
+    assert any(crasher.name in r.getMessage() for r in caplog.records)
+
+
+def test_mortalise_makes_errors_propagate_again(runScheduler):
+    scheduler.immortalise()
+    scheduler.mortalise()
+    assert scheduler.run.exception_caught is StopIteration
+    Crasher(1, ValueError("propagates")).activate()
+    with pytest.raises(ValueError):
+        runScheduler()
+
+
+# -- scheduler.stop() ---------------------------------------------------------------------------
+
+
+def test_stop_stops_every_microprocess_and_calls_their_stop(runScheduler):
+    s = scheduler.run
+    sleepers = [Sleeper().activate(), Sleeper().activate()]
+    busy = Counter(10 ** 6).activate()
+    Probe([lambda: None, s.stop]).activate()
+    runScheduler()
+    assert [x.stopCalls for x in sleepers] == [1, 1]
+    assert all(x._isStopped() for x in sleepers)
+    assert busy._isStopped() and busy.count < 10
+    assert s.listAllThreads() == []
+    assert s._isStopped()
+
+
+def test_stop_does_not_call_closeDownMicroprocess(runScheduler):
+    s = scheduler.run
+    sleeper = Sleeper().activate()
+    Probe([s.stop]).activate()
+    runScheduler()
+    assert sleeper.stopCalls == 1
+    assert sleeper.closeDownCalls == 0
+
+
+def test_stop_from_another_thread_ends_a_blocked_scheduler(runScheduler):
+    s = scheduler.run
+    sleeper = Sleeper().activate()
+
+    def stopper():
+        sleeper.sleeping.wait(5)
+        s.stop()
+
+    t = threading.Thread(target=stopper)
+    t.start()
+    runScheduler()
+    t.join(5)
+    assert sleeper._isStopped() and sleeper.stopCalls == 1
+
+
+# -- slowmo ----------------------------------------------------------------------------------------
+
+
+def test_slowmo_delays_every_cycle(runScheduler):
+    c = Counter(3).activate()
+    start = time.monotonic()
+    runScheduler(slowmo=0.05)
+    assert c.count == 3
+    assert time.monotonic() - start >= 0.15
+
+
+# -- timers ----------------------------------------------------------------------------------------
+
+
+class TimerUser(component):
+    """Calls ``setup(scheduler, log)`` on its first step, then sleeps until ``done`` is logged."""
+
+    def __init__(self, setup):
+        super().__init__()
+        self.setup = setup
+        self.log = []
+
+    def main(self):
+        self.setup(self.scheduler, self.log, self)
+        while "done" not in self.log:
+            self.pause()
+            yield 1
+
+
+def test_callLater_and_callAt_fire_in_due_order_and_cancel_works(runScheduler):
+    def setup(s, log, comp):
+        now = s.clock()
+        s.callLater(0.06, log.append, "third")
+        s.callLater(0.02, log.append, "first")
+        cancelled = s.callLater(0.03, log.append, "cancelled")
+        s.callAt(now + 0.04, log.append, "second")
+        s.callLater(0.08, lambda: (log.append("done"), comp.unpause()))
+        cancelled.cancel()
+        cancelled.cancel()
+
+    t = TimerUser(setup).activate()
+    runScheduler()
+    assert t.log == ["first", "second", "third", "done"]
+
+
+def test_timers_due_at_the_same_time_fire_in_the_order_they_were_set(runScheduler):
+    def setup(s, log, comp):
+        when = s.clock() + 0.01
+        for name in ("a", "b", "c", "d"):
+            s.callAt(when, log.append, name)
+        s.callAt(when, lambda: (log.append("done"), comp.unpause()))
+
+    t = TimerUser(setup).activate()
+    runScheduler()
+    assert t.log == ["a", "b", "c", "d", "done"]
+
+
+def test_a_timer_in_the_past_fires_at_once(runScheduler):
+    def setup(s, log, comp):
+        s.callAt(s.clock() - 10, lambda: (log.append("done"), comp.unpause()))
+
+    t = TimerUser(setup).activate()
+    start = time.monotonic()
+    runScheduler()
+    assert t.log == ["done"]
+    assert time.monotonic() - start < 1
+
+
+def test_the_clock_attribute_is_replaceable():
+    fake = [100.0]
+    s = scheduler()
+    s.clock = lambda: fake[0]
+    fired = []
+    handle = s.callLater(10, fired.append, "x")
+    assert handle.when == 110.0
+    assert s.nextTimerDue() == 110.0
+    Sleeper().activate(s)
+    s.runCycle()
+    assert fired == []
+    fake[0] = 110.0
+    s.runCycle()
+    assert fired == ["x"]
+    assert s.nextTimerDue() is None
+
+
+def test_an_idle_scheduler_waiting_for_a_timer_uses_almost_no_CPU(runScheduler):
+    def setup(s, log, comp):
+        s.callLater(0.5, lambda: (log.append("done"), comp.unpause()))
+
+    TimerUser(setup).activate()
+    wallStart, cpuStart = time.monotonic(), time.process_time()
+    runScheduler()
+    wall, cpu = time.monotonic() - wallStart, time.process_time() - cpuStart
+    assert wall >= 0.49
+    assert cpu < 0.1, "idle scheduler used %.3f s CPU in %.3f s" % (cpu, wall)
+
+
+# -- threads ------------------------------------------------------------------------------------------
+
+
+def test_unpause_from_another_thread_wakes_a_blocked_scheduler(runScheduler):
+    sleeper = Sleeper().activate()
+
+    def wake():
+        sleeper.sleeping.wait(5)
+        sleeper.unpause()
+
+    t = threading.Thread(target=wake)
+    t.start()
+    runScheduler()
+    t.join(5)
+    assert sleeper.woken == 1
+
+
+def test_callSoonThreadsafe_runs_the_callback_in_the_scheduler_thread(runScheduler):
+    s = scheduler.run
+    sleeper = Sleeper().activate()
+    ran = []
+
+    def callback(tag):
+        ran.append((tag, threading.get_ident()))
+        sleeper.unpause()
+
+    def other():
+        sleeper.sleeping.wait(5)
+        s.callSoonThreadsafe(callback, "hello")
+
+    t = threading.Thread(target=other)
+    t.start()
+    runScheduler()
+    t.join(5)
+    assert ran == [("hello", threading.get_ident())]
+
+
+def test_activate_from_another_thread_while_running(runScheduler):
+    sleeper = Sleeper().activate()
+    late = Probe([lambda: None, sleeper.unpause])
+
+    def other():
+        sleeper.sleeping.wait(5)
+        late.activate()
+
+    t = threading.Thread(target=other)
+    t.start()
+    runScheduler()
+    t.join(5)
+    assert late._isStopped()
+    assert sleeper.woken == 1
+
+
+def test_waitForOne_keeps_running_until_the_first_activation(runScheduler):
+    s = scheduler()
+    s.waitForOne()
+    c = Counter(3)
+    timer = threading.Timer(0.1, c.activate, args=(s,))
+    start = time.monotonic()
+    timer.start()
+    runScheduler(s)
+    timer.join(5)
+    assert c.count == 3
+    assert time.monotonic() - start >= 0.09
+
+
+# -- I/O ----------------------------------------------------------------------------------------------
+
+
+def test_addReader_calls_back_when_readable_and_removeReader_stops_it(runScheduler):
+    a, b = socket.socketpair()
+    calls = []
+    result = {}
+
+    class Reader(component):
+        def main(self):
+            s = self.scheduler
+
+            def readable():
+                calls.append(a.recv(100))
+                self.unpause()
+
+            s.addReader(a, readable)
+            b.send(b"one")
+            while not calls:
+                self.pause()
+                yield 1
+            result["removed"] = s.removeReader(a)
+            result["removedAgain"] = s.removeReader(a)
+            b.send(b"two")
+            s.callLater(0.1, lambda: (calls.append("timer"), self.unpause()))
+            while calls[-1] != "timer":
+                self.pause()
+                yield 1
+
+    try:
+        Reader().activate()
+        runScheduler()
+        assert calls == [b"one", "timer"]
+        assert result == {"removed": True, "removedAgain": False}
+        assert a.recv(100) == b"two"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_socket_becoming_readable_wakes_a_blocked_scheduler(runScheduler):
+    a, b = socket.socketpair()
+    got = []
+    registered = threading.Event()
+
+    class Reader(component):
+        def main(self):
+            def readable():
+                got.append(a.recv(100))
+                self.scheduler.removeReader(a)
+                self.unpause()
+
+            self.scheduler.addReader(a, readable)
+            registered.set()
+            while not got:
+                self.pause()
+                yield 1
+
+    def writer():
+        registered.wait(5)
+        b.send(b"ping")
+
+    t = threading.Thread(target=writer)
+    try:
+        Reader().activate()
+        t.start()
+        runScheduler()
+        t.join(5)
+        assert got == [b"ping"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_addWriter_calls_back_when_writable_and_removeWriter_stops_it(runScheduler):
+    a, b = socket.socketpair()
+    calls = []
+
+    class Writer(component):
+        def main(self):
+            s = self.scheduler
+
+            def writable():
+                calls.append("writable")
+                s.removeWriter(a)
+                self.unpause()
+
+            s.addWriter(a, writable)
+            while not calls:
+                self.pause()
+                yield 1
+            s.callLater(0.05, lambda: (calls.append("timer"), self.unpause()))
+            while calls[-1] != "timer":
+                self.pause()
+                yield 1
+
+    try:
+        Writer().activate()
+        runScheduler()
+        assert calls == ["writable", "timer"]
+    finally:
+        a.close()
+        b.close()
