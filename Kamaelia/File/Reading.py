@@ -15,13 +15,22 @@ Example Usage
 -------------
 Print a file, 64 bytes at a time, at 1024 bytes per second::
 
+    import os, tempfile
     from Kamaelia.Chassis.Pipeline import Pipeline
     from Kamaelia.File.Reading import RateControlledFileReader
     from Kamaelia.Util.PureTransformer import PureTransformer
     from Kamaelia.Util.Console import ConsoleEchoer
 
+    workdir = tempfile.mkdtemp()
+    first = os.path.join(workdir, "first.txt")
+    second = os.path.join(workdir, "second.txt")
+    with open(first, "w") as f:
+        f.write("one\\ntwo\\n")
+    with open(second, "w") as f:
+        f.write("three\\n")
+
     Pipeline(
-        RateControlledFileReader("/etc/hostname", "bytes", rate=1024, chunksize=64),
+        RateControlledFileReader(first, "bytes", rate=1024, chunksize=64),
         PureTransformer(lambda chunk: chunk.decode("utf-8", "replace")),
         ConsoleEchoer(),
     ).run()
@@ -30,15 +39,16 @@ Print a text file line by line::
 
     from Kamaelia.File.Reading import SimpleReader
 
-    Pipeline(SimpleReader("/etc/hostname"), ConsoleEchoer()).run()
+    Pipeline(SimpleReader(second), ConsoleEchoer()).run()
 
-Read several files in turn, at 10 lines per second::
+Read a file at 10 lines per second with a reader that can be given
+another file later::
 
     from Kamaelia.Util.DataSource import DataSource
     from Kamaelia.File.Reading import FixedRateControlledReusableFileReader
 
     Pipeline(
-        DataSource(["/etc/hostname", "/etc/passwd"]),
+        DataSource([first]),
         FixedRateControlledReusableFileReader("lines", rate=10, chunksize=1),
         PureTransformer(lambda chunk: chunk.decode("utf-8", "replace")),
         ConsoleEchoer(),
@@ -69,8 +79,11 @@ to its "inbox". ``RateControlledReusableFileReader(readmode)`` is a
 Carousel of ``RateControlledFileReader``s: send ``(filename, rateargs)``
 to "next". ``FixedRateControlledReusableFileReader(readmode, **rateargs)``
 is a Graphline of one rate controller feeding a ``ReusableFileReader``:
-send file names to its "inbox" and they are read one after another at that
-rate (requests made while no file is being read wait for the next file).
+each file name sent to its "inbox" starts reading that file at that rate.
+Being a Carousel inside, a new name *replaces* the file being read (it is
+not queued behind it), and the Graphline has no "requestNext" outbox to say
+when a file is done; use ``RateControlledReusableFileReader`` when you need
+that. Requests made while no file is being read wait for the next file.
 
 ``SimpleReader(filename, mode="r", buffering=1)`` opens the file when it
 starts and sends one line per step (``str`` lines in the default text

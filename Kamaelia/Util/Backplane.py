@@ -16,16 +16,16 @@ Example Usage
     from Kamaelia.Util.DataSource import DataSource
     from Kamaelia.Util.Console import ConsoleEchoer
 
-    Backplane("NEWS").activate()
+    news = Backplane("NEWS")
     Pipeline(SubscribeTo("NEWS"), ConsoleEchoer(tag="reader 1: ")).activate()
     Pipeline(SubscribeTo("NEWS"), ConsoleEchoer(tag="reader 2: ")).activate()
-    Pipeline(DataSource(["extra, extra\\n"]), PublishTo("NEWS")).run()
+    Pipeline(DataSource(["extra, extra\\n"]), PublishTo("NEWS"), news).run()
 
-Both readers print the headline. (That program does not end by itself,
-since the backplane and the readers wait for more news: send
-``producerFinished`` to the Backplane's "control" to shut it down, which
-also shuts down every subscriber -- ``Examples/Kamaelia/BackplaneChat.py``
-shows a complete, self-terminating program.)
+Both readers print the headline. The DataSource's ``producerFinished``
+passes through the PublishTo (which forwards its control messages) to the
+Backplane's "control", which shuts the backplane down -- and with it both
+readers -- so the program ends. ``Examples/Kamaelia/BackplaneChat.py`` is a
+longer example.
 
 How does it work?
 -----------------

@@ -13,25 +13,32 @@ Example Usage
     from Kamaelia.Chassis.Graphline import Graphline
     from Kamaelia.Util.DataSource import DataSource
     from Kamaelia.Util.Fanout import Fanout
+    from Kamaelia.Util.PureTransformer import PureTransformer
     from Kamaelia.Util.Console import ConsoleEchoer
 
     Graphline(
         SOURCE=DataSource(["news\\n"]),
         SPLIT=Fanout(["left", "right"]),
-        LEFT=ConsoleEchoer(tag="left: "),
-        RIGHT=ConsoleEchoer(tag="right: "),
+        LEFT=PureTransformer(lambda s: "left: " + s),
+        RIGHT=PureTransformer(lambda s: "right: " + s),
+        OUT=ConsoleEchoer(),
         linkages={
             ("SOURCE", "outbox"): ("SPLIT", "inbox"),
             ("SOURCE", "signal"): ("SPLIT", "control"),
             ("SPLIT", "left"): ("LEFT", "inbox"),
             ("SPLIT", "right"): ("RIGHT", "inbox"),
             ("SPLIT", "signal"): ("LEFT", "control"),
+            ("LEFT", "signal"): ("RIGHT", "control"),
+            ("LEFT", "outbox"): ("OUT", "inbox"),
+            ("RIGHT", "outbox"): ("OUT", "inbox"),
+            ("RIGHT", "signal"): ("OUT", "control"),
         },
     ).run()
 
-Note that in that example RIGHT is never told to stop, so the Graphline
-waits for it forever; link SPLIT's signal onwards (through another Fanout,
-say) when every branch must stop.
+prints "left: news" and "right: news". SPLIT's "signal" carries a copy of
+the data as well as the final ``producerFinished``; LEFT, a
+``PureTransformer``, ignores the data there and stops on the
+``producerFinished``, and the shutdown travels on from LEFT to RIGHT to OUT.
 
 How does it work?
 -----------------

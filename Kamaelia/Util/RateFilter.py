@@ -17,26 +17,36 @@ Example Usage
 -------------
 Read a file at 1000 bytes per second, in 100-byte chunks::
 
+    import os, tempfile
     from Kamaelia.Chassis.Graphline import Graphline
     from Kamaelia.File.Reading import PromptedFileReader
     from Kamaelia.Util.RateFilter import ByteRate_RequestControl
+    from Kamaelia.Util.PureTransformer import PureTransformer
     from Kamaelia.Util.Console import ConsoleEchoer
+
+    path = os.path.join(tempfile.mkdtemp(), "example.txt")
+    with open(path, "w") as f:
+        f.write("Fifty bytes of text, read at 1000 bytes a second\\n" * 4)
 
     Graphline(
         RATE=ByteRate_RequestControl(rate=1000, chunksize=100),
-        READER=PromptedFileReader("/etc/hostname", readmode="bytes"),
+        READER=PromptedFileReader(path, readmode="bytes"),
+        TEXT=PureTransformer(lambda chunk: chunk.decode("utf-8")),
         OUT=ConsoleEchoer(),
         linkages={
             ("RATE", "outbox"): ("READER", "inbox"),
-            ("READER", "outbox"): ("OUT", "inbox"),
+            ("READER", "outbox"): ("TEXT", "inbox"),
+            ("TEXT", "outbox"): ("OUT", "inbox"),
             ("READER", "signal"): ("RATE", "control"),
-            ("RATE", "signal"): ("OUT", "control"),
+            ("RATE", "signal"): ("TEXT", "control"),
+            ("TEXT", "signal"): ("OUT", "control"),
         },
     ).run()
 
 (``Kamaelia.File.Reading.RateControlledFileReader`` is that Graphline.)
 
-Show at most 5 messages a second, starting once 10 have arrived::
+Show at most 5 messages a second, starting once 10 have arrived (a
+fragment: ``source`` and ``display`` are yours)::
 
     Pipeline(source, MessageRateLimit(5, buffer=10), display)
 

@@ -170,18 +170,35 @@ def test_rate_controlled_reusable_reader_takes_filename_and_rate_arguments(tmp_p
     assert h.getAll("requestNext") == ["NEXT"]
 
 
-def test_fixed_rate_reusable_reader_reads_files_in_turn_then_finishes(tmp_path):
+def test_fixed_rate_reusable_reader_reads_each_named_file_at_the_rate_then_finishes(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    a.write_bytes(b"first\n")
-    b.write_bytes(b"second\n")
+    a.write_bytes(b"a1\na2\n")
+    b.write_bytes(b"b1\n")
     h = ComponentHarness(FixedRateControlledReusableFileReader("lines", rate=10, chunksize=1))
     h.put(str(a))
+    h.advance(0.05)
+    assert h.getAll("outbox") == [b"a1\n"]
+    h.advance(1)
+    assert h.getAll("outbox") == [b"a2\n"]          # then a's end of file
     h.put(str(b))
     h.put(producerFinished(), "control")
-    h.advance(3)
-    assert h.getAll("outbox") == [b"first\n", b"second\n"]
+    h.advance(1)
+    assert h.getAll("outbox") == [b"b1\n"]
     assert isinstance(h.get("signal"), producerFinished)
     assert h.finished
+
+
+def test_fixed_rate_reusable_reader_a_new_name_replaces_the_file_being_read(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"a1\na2\na3\n")
+    b.write_bytes(b"b1\n")
+    h = ComponentHarness(FixedRateControlledReusableFileReader("lines", rate=10, chunksize=1))
+    h.put(str(a))
+    h.advance(0.05)
+    assert h.getAll("outbox") == [b"a1\n"]
+    h.put(str(b))
+    h.advance(1)
+    assert h.getAll("outbox") == [b"b1\n"]
 
 
 # -- SimpleReader ------------------------------------------------------------------------------
