@@ -1,0 +1,482 @@
+"""Axon.Component (spec 1.12): construction, boxes, sending and receiving,
+children, the initialise/mainBody/closeDown protocol and close-down."""
+
+import logging
+import threading
+
+import pytest
+
+from Axon import Component as ComponentModule
+from Axon.AxonExceptions import noSpaceInBox
+from Axon.Box import postbox
+from Axon.Component import component
+from Axon.Ipc import newComponent
+from Axon.Linkage import linkage
+from Axon.Microprocess import microprocess
+from Axon.Postoffice import postoffice
+from Axon.Scheduler import scheduler
+
+
+class Plain(component):
+    pass
+
+
+class Sleeper(component):
+    """Pauses until something arrives on control; logs every step it runs."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.runs = 0
+
+    def main(self):
+        while not self.dataReady("control"):
+            self.runs += 1
+            self.pause()
+            yield 1
+
+
+class Probe(microprocess):
+    def __init__(self, actions):
+        super().__init__()
+        self.actions = list(actions)
+
+    def main(self):
+        for action in self.actions:
+            action()
+            yield 1
+
+
+# -- construction ---------------------------------------------------------------
+
+
+def test_default_boxes_are_described_dicts():
+    assert set(component.Inboxes) == {"inbox", "control"}
+    assert set(component.Outboxes) == {"outbox", "signal"}
+    assert all(isinstance(v, str) for v in component.Inboxes.values())
+    assert all(isinstance(v, str) for v in component.Outboxes.values())
+    assert component.Usescomponents == []
+
+
+def test_instance_has_box_dicts_children_and_postoffice():
+    c = Plain()
+    assert list(c.inboxes) == list(component.Inboxes)
+    assert list(c.outboxes) == list(component.Outboxes)
+    assert all(isinstance(b, postbox) for b in c.inboxes.values())
+    assert all(isinstance(b, postbox) for b in c.outboxes.values())
+    assert c.children == []
+    assert c._callOnCloseDown == []
+    assert isinstance(c.postoffice, postoffice)
+    assert c.postoffice.debugname.startswith(c.name)
+
+
+def test_keyword_arguments_become_attributes_and_positional_ones_are_ignored():
+    c = Plain("ignored", 2, port=25, circular=True)
+    assert c.port == 25
+    assert c.circular is True
+
+
+def test_keyword_arguments_are_set_before_the_boxes_are_built():
+    c = Plain(Inboxes=["a", "b"], Outboxes={"out": "described"})
+    assert list(c.inboxes) == ["a", "b"]
+    assert list(c.outboxes) == ["out"]
+
+
+class Declared(component):
+    Inboxes = {"first": "1", "second": "2", "third": "3"}
+    Outboxes = ["x", "y"]
+
+
+def test_boxes_declared_as_dict_or_list_in_declaration_order():
+    c = Declared()
+    assert list(c.inboxes) == ["first", "second", "third"]
+    assert list(c.outboxes) == ["x", "y"]
+
+
+def test___str___names_the_component_and_its_boxes():
+    c = Plain()
+    text = str(c)
+    assert text.startswith("Component %s [ inboxes : " % c.name)
+    assert " outboxes : " in text
+    assert "inbox" in text and "signal" in text
+
+
+def test_setInboxSize_limits_an_inbox():
+    c = Plain()
+    c.setInboxSize("inbox", 1)
+    c._deliver("a")
+    with pytest.raises(noSpaceInBox):
+        c._deliver("b")
+    c.setInboxSize("inbox", None)
+    c._deliver("b")
+    assert c.dataReady() == 2
+
+
+# -- dataReady / recv / Inbox / anyReady ------------------------------------------
+
+
+def test_dataReady_is_an_int_count():
+    c = Plain()
+    assert c.dataReady() == 0 and type(c.dataReady()) is int
+    c._deliver(1)
+    c._deliver(2)
+    assert c.dataReady("inbox") == 2 and type(c.dataReady("inbox")) is int
+    assert c.dataReady("control") == 0
+
+
+def test_dataReady_of_an_unknown_box_is_a_KeyError():
+    with pytest.raises(KeyError):
+        Plain().dataReady("nosuchbox")
+
+
+def test_recv_takes_the_oldest_and_raises_IndexError_when_empty():
+    c = Plain()
+    c._deliver("first")
+    c._deliver("second")
+    assert c.recv() == "first"
+    assert c.recv("inbox") == "second"
+    with pytest.raises(IndexError):
+        c.recv()
+    with pytest.raises(IndexError):
+        c.recv("control")
+
+
+def test_Inbox_drains_what_is_waiting():
+    c = Plain()
+    for i in range(3):
+        c._deliver(i, "control")
+    assert list(c.Inbox("control")) == [0, 1, 2]
+    assert c.dataReady("control") == 0
+    c._deliver("x")
+    assert list(c.Inbox()) == ["x"]
+
+
+def test_anyReady_names_the_first_inbox_with_data_else_False():
+    c = Declared()
+    assert c.anyReady() is False
+    c._deliver("t", "third")
+    assert c.anyReady() == "third"
+    c._deliver("s", "second")
+    assert c.anyReady() == "second"
+
+
+# -- send --------------------------------------------------------------------------
+
+
+def test_send_to_an_unlinked_outbox_silently_drops():
+    c = Plain()
+    assert c.send("nowhere") is None
+    assert c.send("nowhere", "signal") is None
+
+
+def test_send_to_an_unknown_outbox_is_a_KeyError():
+    with pytest.raises(KeyError):
+        Plain().send("x", "nosuchbox")
+
+
+def test_send_returns_with_the_message_already_in_the_final_inbox():
+    child, parent, consumer, middle = Plain(), Plain(), Plain(), Plain()
+    po = postoffice()
+    po.link((child, "outbox"), (parent, "outbox"), passthrough=2)
+    po.link((parent, "outbox"), (middle, "inbox"))
+    po.link((middle, "inbox"), (consumer, "inbox"), passthrough=1)
+    child.send("deep")
+    assert consumer.dataReady() == 1
+    assert middle.dataReady() == 0
+    assert consumer.recv() == "deep"
+
+
+def test_send_raises_noSpaceInBox_from_a_size_limited_inbox():
+    a, b = Plain(), Plain()
+    a.link((a, "outbox"), (b, "inbox"), pipewidth=2)
+    a.send(1)
+    a.send(2)
+    with pytest.raises(noSpaceInBox):
+        a.send(3)
+    assert [b.recv(), b.recv()] == [1, 2]
+    a.send(3)
+    assert b.recv() == 3
+
+
+def test_a_component_can_link_its_outbox_to_its_own_inbox():
+    c = Plain()
+    c.link((c, "outbox"), (c, "inbox"))
+    c.send("loop")
+    assert c.recv() == "loop"
+
+
+# -- link / unlink -----------------------------------------------------------------------
+
+
+def test_link_accepts_keywords_and_returns_a_linkage():
+    a, b = Plain(), Plain()
+    l = a.link(source=(a, "signal"), sink=(b, "control"))
+    assert isinstance(l, linkage)
+    assert a.postoffice.islinkageregistered(l) == 1
+    a.send("sig", "signal")
+    assert b.recv("control") == "sig"
+    p = a.link(source=(b, "inbox"), sink=(a, "inbox"), passthrough=1, synchronous=True)
+    assert a.inboxes["inbox"].getSize() == 1
+    assert p.passthrough == 1
+
+
+def test_unlink_by_linkage_and_by_component():
+    a, b, c = Plain(), Plain(), Plain()
+    ab = a.link((a, "outbox"), (b, "inbox"))
+    a.link((a, "signal"), (c, "inbox"))
+    a.unlink(thelinkage=ab)
+    a.send("x")
+    assert b.dataReady() == 0
+    a.unlink(thecomponent=c)
+    a.send("y", "signal")
+    assert c.dataReady() == 0
+    assert a.postoffice.linkages == []
+
+
+# -- waking -----------------------------------------------------------------------------
+
+
+def test_delivery_wakes_a_paused_receiver(runScheduler):
+    s = scheduler.run
+    receiver = Sleeper().activate()
+    sender = Plain()
+    sender.link((sender, "outbox"), (receiver, "control"))
+    seen = []
+    Probe([lambda: None,
+           lambda: seen.append(s.isThreadPaused(receiver)),
+           lambda: (sender.send("wake up"), seen.append(s.isThreadPaused(receiver)))]).activate()
+    runScheduler()
+    assert seen == [True, False]
+    assert receiver.runs == 1
+
+
+def test_recv_wakes_the_producer(runScheduler):
+    log = []
+
+    class Producer(component):
+        def main(self):
+            for i in range(4):
+                while True:
+                    try:
+                        self.send(i)
+                        break
+                    except noSpaceInBox:
+                        log.append("full")
+                        self.pause()
+                        yield 1
+            log.append("producer done")
+
+    class SlowConsumer(component):
+        def main(self):
+            got = []
+            while len(got) < 4:
+                yield 1
+                yield 1
+                if self.dataReady():
+                    got.append(self.recv())
+            log.append(("consumer got", got))
+
+    p, c = Producer(), SlowConsumer()
+    p.link((p, "outbox"), (c, "inbox"), pipewidth=1)
+    p.activate()
+    c.activate()
+    runScheduler()
+    assert log.count("full") >= 3
+    assert log[-1] == ("consumer got", [0, 1, 2, 3])
+    assert "producer done" in log
+
+
+def test_deliver_wakes_the_owner_and_is_marshalled_from_another_thread(runScheduler):
+    class Collector(component):
+        def __init__(self):
+            super().__init__()
+            self.got = []
+            self.sleeping = threading.Event()
+
+        def main(self):
+            while len(self.got) < 3:
+                while self.dataReady():
+                    self.got.append((self.recv(), threading.get_ident()))
+                if len(self.got) < 3:
+                    self.pause()
+                    self.sleeping.set()
+                    yield 1
+
+    c = Collector().activate()
+    c._deliver("before start")
+
+    def other():
+        c.sleeping.wait(5)
+        c._deliver("from thread 1")
+        c._deliver("from thread 2")
+
+    t = threading.Thread(target=other)
+    t.start()
+    runScheduler()
+    t.join(5)
+    me = threading.get_ident()
+    assert c.got == [("before start", me), ("from thread 1", me), ("from thread 2", me)]
+
+
+# -- children ---------------------------------------------------------------------------------
+
+
+def test_addChildren_registers_without_activating():
+    parent, a, b = Plain(), Plain(), Plain()
+    parent.addChildren(a, b)
+    assert parent.childComponents() == [a, b]
+    assert parent.unpause in a._callOnCloseDown
+    assert a not in scheduler.run.listAllThreads()
+    copy = parent.childComponents()
+    copy.append("junk")
+    assert parent.childComponents() == [a, b]
+
+
+def test_addChildren_with_a_class_raises():
+    parent = Plain()
+    with pytest.raises(Exception):
+        parent.addChildren(Plain)
+    assert parent.childComponents() == []
+
+
+def test_addChildren_makes_a_child_ending_wake_the_parent(runScheduler):
+    class Parent(component):
+        def main(self):
+            self.child = Plain()
+            self.addChildren(self.child)
+            self.wakes = 0
+            yield newComponent(self.child)
+            while not self.child._isStopped():
+                self.pause()
+                yield 1
+                self.wakes += 1
+
+    p = Parent().activate()
+    runScheduler()
+    assert p.child._isStopped()
+    assert p.wakes >= 1
+
+
+def test_removeChild_forgets_it_drops_its_wake_and_unlinks_links_made_here():
+    parent, child, other = Plain(), Plain(), Plain()
+    parent.addChildren(child)
+    parent.link((child, "outbox"), (parent, "inbox"))
+    parent.link((parent, "outbox"), (child, "inbox"))
+    keep = parent.link((parent, "signal"), (other, "inbox"))
+    byOther = other.link((child, "signal"), (other, "control"))
+    parent.removeChild(child)
+    assert parent.childComponents() == []
+    assert parent.unpause not in child._callOnCloseDown
+    child.send("x")
+    parent.send("y")
+    assert parent.dataReady() == 0 and child.dataReady() == 0
+    assert parent.postoffice.linkages == [keep]
+    child.send("still linked by other", "signal")
+    assert other.recv("control") == "still linked by other"
+    assert other.postoffice.islinkageregistered(byOther) == 1
+
+
+# -- main protocol ----------------------------------------------------------------------------
+
+
+def test_default_stubs():
+    c = Plain()
+    assert c.initialiseComponent() == 1
+    assert c.mainBody() is None
+    assert c.closeDownComponent() == 1
+
+
+def test_main_runs_initialiseComponent_mainBody_until_falsy_then_closeDownComponent(runScheduler):
+    log = []
+
+    class OldStyle(component):
+        def initialiseComponent(self):
+            log.append("init")
+            return 0
+
+        def mainBody(self):
+            log.append("body")
+            return len([x for x in log if x == "body"]) < 3
+
+        def closeDownComponent(self):
+            log.append("close")
+            return 1
+
+    c = OldStyle()
+    c.activate()
+    runScheduler()
+    assert log == ["init", "body", "body", "body", "close"]
+
+
+def test_main_yields_what_the_protocol_methods_return():
+    marker = object()
+
+    class OldStyle(component):
+        n = 0
+
+        def initialiseComponent(self):
+            return None
+
+        def mainBody(self):
+            self.n += 1
+            return marker if self.n < 3 else 0
+
+        def closeDownComponent(self):
+            return "closing"
+
+    assert list(OldStyle().main()) == [1, marker, marker, "closing"]
+
+
+def test_newComponent_returned_from_initialiseComponent_activates_children(runScheduler):
+    children = []
+
+    class Child(component):
+        def main(self):
+            self.ran = True
+            yield 1
+
+    class OldStyle(component):
+        def initialiseComponent(self):
+            children.extend([Child(), Child()])
+            return newComponent(*children)
+
+    OldStyle().activate()
+    runScheduler()
+    assert [getattr(c, "ran", False) for c in children] == [True, True]
+
+
+# -- close-down -----------------------------------------------------------------------------------
+
+
+def test_closeDownMicroprocess_calls_callbacks_unlinks_all_and_returns_None():
+    c, other = Plain(), Plain()
+    calls = []
+    c._callOnCloseDown.append(lambda: calls.append("one"))
+    c._callOnCloseDown.append(lambda: calls.append("two"))
+    c.link((c, "outbox"), (other, "inbox"))
+    assert c._closeDownMicroprocess() is None
+    assert calls == ["one", "two"]
+    assert c.postoffice.linkages == []
+    c.send("x")
+    assert other.dataReady() == 0
+
+
+# -- tracing flags ------------------------------------------------------------------------------------
+
+
+def test_TraceAllSends_and_TraceAllRecvs_log_at_construction_time(monkeypatch, caplog):
+    monkeypatch.setattr(ComponentModule, "TraceAllSends", True)
+    monkeypatch.setattr(ComponentModule, "TraceAllRecvs", True)
+    traced = Plain()
+    monkeypatch.setattr(ComponentModule, "TraceAllSends", False)
+    monkeypatch.setattr(ComponentModule, "TraceAllRecvs", False)
+    untraced = Plain()
+    traced.link((traced, "outbox"), (traced, "inbox"))
+    untraced.link((untraced, "outbox"), (untraced, "inbox"))
+    with caplog.at_level(logging.DEBUG):
+        traced.send("traced-msg")
+        assert traced.recv() == "traced-msg"
+        untraced.send("quiet-msg")
+        assert untraced.recv() == "quiet-msg"
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "SEND:" in text and "RECV:" in text and "traced-msg" in text
+    assert "quiet-msg" not in text
