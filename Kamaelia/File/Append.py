@@ -51,8 +51,6 @@ file. Kamaelia 1.x could send the message twice (``stop`` ran both from
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 
-__kamaelia_components__ = ("Append",)
-
 
 class Append(component):
     """Append(filename=...[, forwarder][, blat_file][, hold_open]) -> appends chunks to a file."""
@@ -122,3 +120,6 @@ class Append(component):
                 self.file.close()
                 self.file = None
         super().stop()
+
+
+__kamaelia_components__ = (Append,)

@@ -115,11 +115,6 @@ from Kamaelia.Chassis.Carousel import Carousel
 from Kamaelia.Chassis.Graphline import Graphline
 from Kamaelia.Util.RateFilter import ByteRate_RequestControl
 
-__kamaelia_components__ = ("PromptedFileReader", "SimpleReader")
-__kamaelia_prefabs__ = ("RateControlledFileReader", "ReusableFileReader",
-                        "RateControlledReusableFileReader",
-                        "FixedRateControlledReusableFileReader")
-
 
 class EOF(Exception):
     """The end of the file was reached."""
@@ -275,3 +270,10 @@ class SimpleReader(component):
         if self._stopRequested():
             return
         self.send(producerFinished(), "signal")
+
+
+__kamaelia_components__ = (PromptedFileReader, SimpleReader)
+__kamaelia_prefabs__ = (RateControlledFileReader,
+                        ReusableFileReader,
+                        RateControlledReusableFileReader,
+                        FixedRateControlledReusableFileReader)

@@ -46,7 +46,6 @@ waiting. The file is closed when it ends (``closeDownComponent``).
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("SimpleFileWriter",)
 
 _BINARY = (bytes, bytearray, memoryview)
 
@@ -110,3 +109,6 @@ class SimpleFileWriter(component):
     def stop(self):
         self.closeDownComponent()
         super().stop()
+
+
+__kamaelia_components__ = (SimpleFileWriter,)

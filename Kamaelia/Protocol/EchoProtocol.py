@@ -28,8 +28,6 @@ already waiting; that message is forwarded to "signal".
 
 from Axon.Component import component
 
-__kamaelia_components__ = ("EchoProtocol",)
-
 
 class EchoProtocol(component):
     """EchoProtocol() -> sends every inbox item back out of outbox."""
@@ -48,3 +46,6 @@ class EchoProtocol(component):
                 return
             self.pause()
             yield 1
+
+
+__kamaelia_components__ = (EchoProtocol,)

@@ -82,7 +82,6 @@ from Kamaelia.Support.Deprecate import makeClassStub
 from Kamaelia.Util.PassThrough import PassThrough
 from Kamaelia.Util.Splitter import Plug, PlugSplitter
 
-__kamaelia_components__ = ("Backplane", "PublishTo", "SubscribeTo")
 
 _log = logging.getLogger(__name__)
 
@@ -219,3 +218,6 @@ publishTo = makeClassStub(
     PublishTo, "publishTo is deprecated: use Kamaelia.Util.Backplane.PublishTo (capital P)")
 subscribeTo = makeClassStub(
     SubscribeTo, "subscribeTo is deprecated: use Kamaelia.Util.Backplane.SubscribeTo (capital S)")
+
+
+__kamaelia_components__ = (Backplane, PublishTo, SubscribeTo)

@@ -37,8 +37,6 @@ from Axon.Component import component
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("Chargen",)
-
 
 class Chargen(component):
     """Chargen() -> sends "Hello World" at every scheduler cycle."""
@@ -60,3 +58,6 @@ class Chargen(component):
             except noSpaceInBox:
                 self.pause()
             yield 1
+
+
+__kamaelia_components__ = (Chargen,)

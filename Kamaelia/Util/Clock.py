@@ -48,8 +48,6 @@ timer is then cancelled.
 
 from Axon.Component import component
 
-__kamaelia_components__ = ("CheapAndCheerfulClock",)
-
 
 class CheapAndCheerfulClock(component):
     """CheapAndCheerfulClock(interval) -> sends True every interval seconds, for ever."""
@@ -92,3 +90,6 @@ class CheapAndCheerfulClock(component):
             self._timer.cancel()
             self._timer = None
         super().stop()
+
+
+__kamaelia_components__ = (CheapAndCheerfulClock,)

@@ -50,8 +50,6 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Axon.ThreadedComponent import threadedcomponent
 
-__kamaelia_components__ = ("ConsoleReader", "ConsoleEchoer")
-
 
 class ConsoleReader(threadedcomponent):
     """ConsoleReader([prompt][, eol]) -> sends each line typed at the console (plus eol)."""
@@ -106,3 +104,6 @@ class ConsoleEchoer(component):
             yield 1
         while self.dataReady("control"):
             self.send(self.recv("control"), "signal")
+
+
+__kamaelia_components__ = (ConsoleReader, ConsoleEchoer)

@@ -38,9 +38,6 @@ from Axon.AxonExceptions import noSpaceInBox
 from Axon.Ipc import producerFinished
 from Kamaelia.Util.PureTransformer import PureTransformer
 
-__kamaelia_components__ = ("DataSource",)
-__kamaelia_prefabs__ = ("TriggeredSource",)
-
 
 class DataSource(component):
     """DataSource(messages) -> sends each message (emptying the list), then producerFinished."""
@@ -73,3 +70,7 @@ class DataSource(component):
 def TriggeredSource(msg):
     """A PureTransformer that sends ``msg`` for every item arriving on its inbox."""
     return PureTransformer(lambda trigger: msg)
+
+
+__kamaelia_components__ = (DataSource,)
+__kamaelia_prefabs__ = (TriggeredSource,)

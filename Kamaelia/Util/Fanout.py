@@ -58,8 +58,6 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.Support.Deprecate import makeClassStub
 
-__kamaelia_components__ = ("Fanout",)
-
 
 class Fanout(component):
     """Fanout(boxnames) -> sends every inbox item out of every outbox (and the named ones)."""
@@ -92,3 +90,6 @@ class Fanout(component):
 
 fanout = makeClassStub(
     Fanout, "fanout is deprecated: use Kamaelia.Util.Fanout.Fanout (capital F)")
+
+
+__kamaelia_components__ = (Fanout,)

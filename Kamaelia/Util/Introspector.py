@@ -32,8 +32,9 @@ to "signal" and it ends.
 
 from Axon.Introspector import Introspector as _AxonIntrospector
 
-__kamaelia_components__ = ("Introspector",)
-
 
 class Introspector(_AxonIntrospector):
     """Introspector() -> sends topology changes of the running system as text."""
+
+
+__kamaelia_components__ = (Introspector,)

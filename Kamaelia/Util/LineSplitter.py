@@ -57,8 +57,6 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 
-__kamaelia_components__ = ("LineSplitter",)
-
 
 class LineSplitter(component):
     """LineSplitter([terminator][, maxLength]) -> sends each complete line of the bytes it receives."""
@@ -113,3 +111,6 @@ class LineSplitter(component):
                     return
             self.pause()
             yield 1
+
+
+__kamaelia_components__ = (LineSplitter,)

@@ -32,8 +32,6 @@ it does not forward the message. Other control messages are discarded.
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("nullSinkComponent",)
-
 
 class nullSinkComponent(component):
     """nullSinkComponent() -> discards everything sent to its inbox."""
@@ -50,3 +48,6 @@ class nullSinkComponent(component):
                 return 0
         self.pause()
         return 1
+
+
+__kamaelia_components__ = (nullSinkComponent,)

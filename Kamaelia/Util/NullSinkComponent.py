@@ -29,8 +29,6 @@ It ends on ``producerFinished`` or ``shutdownMicroprocess`` on "control"
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("nullSinkComponent",)
-
 
 class nullSinkComponent(component):
     """nullSinkComponent() -> discards everything sent to its inbox."""
@@ -49,3 +47,6 @@ class nullSinkComponent(component):
                     return
             self.pause()
             yield 1
+
+
+__kamaelia_components__ = (nullSinkComponent,)

@@ -36,8 +36,6 @@ control message); it then sends nothing else.
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("OneShot", "TriggeredOneShot")
-
 
 class OneShot(component):
     """OneShot([msg]) -> sends msg, then producerFinished(self), and ends."""
@@ -77,3 +75,6 @@ class TriggeredOneShot(OneShot):
             yield 1
         self.recv("inbox")
         yield from OneShot.main(self)
+
+
+__kamaelia_components__ = (OneShot, TriggeredOneShot)

@@ -35,8 +35,6 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.Support.Deprecate import makeClassStub
 
-__kamaelia_components__ = ("PassThrough",)
-
 
 class PassThrough(component):
     """PassThrough([shutdownOn]) -> forwards inbox to outbox and control to signal."""
@@ -69,3 +67,6 @@ class PassThrough(component):
 passThrough = makeClassStub(
     PassThrough,
     "passThrough is deprecated: use Kamaelia.Util.PassThrough.PassThrough (capital P)")
+
+
+__kamaelia_components__ = (PassThrough,)

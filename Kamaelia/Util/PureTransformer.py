@@ -41,8 +41,6 @@ received).
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdown
 
-__kamaelia_components__ = ("PureTransformer",)
-
 
 class PureTransformer(component):
     """PureTransformer([function]) -> sends function(item) for each item received.
@@ -78,3 +76,6 @@ class PureTransformer(component):
                     return
             self.pause()
             yield 1
+
+
+__kamaelia_components__ = (PureTransformer,)

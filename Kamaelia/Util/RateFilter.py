@@ -106,8 +106,6 @@ import math
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("ByteRate_RequestControl", "VariableByteRate_RequestControl",
-                           "MessageRateLimit", "OnDemandLimit")
 
 DEFAULT_CHUNKRATE = 10
 
@@ -361,3 +359,9 @@ class OnDemandLimit(component):
                 return
             self.pause()
             yield 1
+
+
+__kamaelia_components__ = (ByteRate_RequestControl,
+                           VariableByteRate_RequestControl,
+                           MessageRateLimit,
+                           OnDemandLimit)

@@ -90,7 +90,6 @@ from Axon.AxonExceptions import noSpaceInBox
 from Axon.Component import component
 from Axon.Ipc import ipc, producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("Splitter", "PlugSplitter", "Plug")
 
 _log = logging.getLogger(__name__)
 
@@ -295,3 +294,6 @@ class Plug(component):
             yield 1
         self.removeChild(child)
         self.send(removesink(self, "inbox", "control"), "splitter_config")
+
+
+__kamaelia_components__ = (Splitter, PlugSplitter, Plug)
