@@ -18,6 +18,8 @@ Example Usage
 An interactive echo (type lines; end with Ctrl-D, which stops the program
 with ``EOFError`` as in Kamaelia 1.x)::
 
+    from Kamaelia.Util.Console import ConsoleReader
+
     Pipeline(ConsoleReader(prompt="say: "), ConsoleEchoer()).run()
 
 How does it work?
@@ -37,7 +39,9 @@ Termination
 ``shutdownMicroprocess`` has arrived on "control" (forwarded to "signal").
 Since ``input`` blocks, a shutdown takes effect only when the next line is
 typed. End of input on stdin raises ``EOFError`` in its thread, which is
-re-raised in the scheduler's thread (Kamaelia 1.x behaved the same).
+re-raised in the scheduler's thread (Kamaelia 1.x behaved the same); the
+error ends ``runThreads``, so with piped input the last lines read may not
+have reached the components after the reader.
 
 ``ConsoleEchoer`` stops when *any* message arrives on "control": it first
 writes out the data already waiting, then forwards every waiting control
