@@ -480,3 +480,87 @@ def test_TraceAllSends_and_TraceAllRecvs_log_at_construction_time(monkeypatch, c
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "SEND:" in text and "RECV:" in text and "traced-msg" in text
     assert "quiet-msg" not in text
+
+
+def test_stopping_a_sleeping_child_terminates_it_and_wakes_its_parent(runScheduler):
+    log = []
+
+    class Parent(component):
+        def main(self):
+            self.child = Sleeper()
+            self.addChildren(self.child)
+            self.child.activate()
+            yield 1
+            yield 1
+            self.child.stop()
+            log.append("stopped child")
+            while self.child in self.scheduler.threads:
+                self.pause()
+                yield 1
+            log.append("woken after child ended")
+
+    p = Parent().activate()
+    runScheduler()
+    assert log == ["stopped child", "woken after child ended"]
+    assert p.child._isStopped()
+    assert p.child.runs == 1
+
+
+def test_a_component_that_stops_itself_still_closes_down(runScheduler):
+    other = Plain()
+
+    class SelfStopper(component):
+        def main(self):
+            self.link((self, "outbox"), (other, "inbox"))
+            self.stop()
+            yield 1
+
+    class Parent(component):
+        def main(self):
+            self.child = SelfStopper()
+            self.addChildren(self.child)
+            self.child.activate()
+            while not self.child._isStopped() or self.child in self.scheduler.threads:
+                self.pause()
+                yield 1
+
+    p = Parent().activate()
+    runScheduler()
+    assert p.child.postoffice.linkages == []
+    p.child.send("after close-down")
+    assert other.dataReady() == 0
+
+
+def test_an_immortalised_crash_still_closes_the_child_down_and_wakes_the_parent(runScheduler):
+    scheduler.immortalise()
+
+    class Crashes(component):
+        def main(self):
+            yield 1
+            raise ValueError("child crash")
+
+    class Parent(component):
+        def main(self):
+            self.child = Crashes()
+            self.addChildren(self.child)
+            self.child.activate()
+            while self.child in self.scheduler.threads:
+                self.pause()
+                yield 1
+            self.sawEnd = True
+
+    p = Parent().activate()
+    runScheduler()
+    assert p.sawEnd
+    assert p.child._isStopped()
+
+
+def test_linking_an_already_linked_outbox_again_raises_and_records_nothing():
+    from Axon.AxonExceptions import BoxAlreadyLinkedToDestination
+    a, b, c = Plain(), Plain(), Plain()
+    a.link((a, "outbox"), (b, "inbox"))
+    with pytest.raises(BoxAlreadyLinkedToDestination):
+        a.link((a, "outbox"), (c, "inbox"))
+    assert len(a.postoffice.linkages) == 1
+    a.send("x")
+    assert b.recv() == "x" and c.dataReady() == 0

@@ -319,3 +319,33 @@ def test_a_reactivate_closeDownValue_resumes_the_original(runScheduler):
     Probe([lambda: None] * 5 + [lambda: seen.append(waiting.steps), waiting.stop]).activate()
     runScheduler()
     assert seen and seen[0] >= 1
+
+
+# -- stopping from inside and outside -------------------------------------------------
+
+
+def test_a_microprocess_that_stops_itself_is_not_advanced_again(runScheduler):
+    log = []
+
+    class SelfStopper(microprocess):
+        def main(self):
+            log.append("before")
+            self.stop()
+            yield 1
+            log.append("never")
+            yield 1
+
+    m = SelfStopper().activate()
+    runScheduler()
+    assert log == ["before"]
+    assert m._isStopped()
+    assert m not in scheduler.run.threads
+
+
+def test_pause_and_unpause_of_a_terminated_microprocess_do_nothing(runScheduler):
+    m = Steps().activate()
+    runScheduler()
+    m.unpause()
+    m.pause()
+    assert m not in scheduler.run.threads
+    assert m._isRunnable()

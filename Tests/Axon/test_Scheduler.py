@@ -856,3 +856,133 @@ def test_addWriter_calls_back_when_writable_and_removeWriter_stops_it(runSchedul
     finally:
         a.close()
         b.close()
+
+
+# -- more -------------------------------------------------------------------------------------------
+
+
+def test_scheduling_states_are_distinct_sentinels():
+    from Axon.Scheduler import _GOINGTOSLEEP, _SLEEPING
+    assert len({id(_ACTIVE), id(_SLEEPING), id(_GOINGTOSLEEP)}) == 3
+
+
+def test_pending_timers_do_not_keep_the_scheduler_alive(runScheduler):
+    fired = []
+    s = scheduler.run
+
+    class LeavesATimer(component):
+        def main(self):
+            s.callLater(30, fired.append, "late")
+            yield 1
+
+    LeavesATimer().activate()
+    start = time.monotonic()
+    runScheduler()
+    assert time.monotonic() - start < 5
+    assert fired == []
+
+
+def test_a_caller_inside_WaitComplete_is_still_listed_and_awake(runScheduler):
+    s = scheduler.run
+    seen = []
+
+    class Waits(component):
+        def sub(self):
+            for _ in range(3):
+                yield 1
+
+        def main(self):
+            yield WaitComplete(self.sub())
+
+    w = Waits().activate()
+    Probe([lambda: None,
+           lambda: seen.append((w in s.listAllThreads(), s.isThreadPaused(w)))]).activate()
+    runScheduler()
+    assert seen == [(True, False)]
+
+
+def test_pause_from_another_thread_takes_effect_and_unpause_resumes(runScheduler, waitFor):
+    s = scheduler.run
+    state = {"stop": False}
+
+    class Busy(microprocess):
+        count = 0
+
+        def main(self):
+            while not state["stop"]:
+                self.count += 1
+                yield 1
+
+    busy, ticker = Busy().activate(), Busy().activate()
+    result = {}
+
+    def other():
+        try:
+            busy.pause()
+            result["paused"] = waitFor(lambda: s.isThreadPaused(busy))
+            frozen, ticks = busy.count, ticker.count
+            result["ticked"] = waitFor(lambda: ticker.count >= ticks + 20)
+            result["frozen"] = busy.count == frozen
+            busy.unpause()
+            result["resumed"] = waitFor(lambda: busy.count > frozen)
+        finally:
+            state["stop"] = True
+
+    t = threading.Thread(target=other)
+    t.start()
+    runScheduler()
+    t.join(5)
+    assert result == {"paused": True, "ticked": True, "frozen": True, "resumed": True}
+
+
+def test_a_wake_from_another_thread_between_pause_and_yield_is_not_lost(runScheduler):
+    class CarefulWaiter(component):
+        def __init__(self):
+            super().__init__()
+            self.inbound = []
+            self.got = []
+
+        def main(self):
+            while not self.got:
+                if self.inbound:
+                    self.got.append(self.inbound.pop())
+                    continue
+                self.pause()
+                if not hasattr(self, "raced"):
+                    self.raced = True
+                    # another thread delivers and wakes us after we decided to sleep
+                    t = threading.Thread(target=lambda: (self.inbound.append("late"),
+                                                         self.unpause()))
+                    t.start()
+                    t.join(5)
+                yield 1
+
+    w = CarefulWaiter().activate()
+    runScheduler(deadline=2)
+    assert w.got == ["late"]
+
+
+def test_wakes_made_before_an_error_in_the_same_cycle_are_kept(runScheduler):
+    sleeper = Sleeper().activate()
+    Probe([sleeper.unpause]).activate()
+    Crasher(1, ValueError("after the wake")).activate()
+    with pytest.raises(ValueError):
+        runScheduler()
+    runScheduler()
+    assert sleeper.woken == 1
+
+
+def test_newComponent_yielded_from_a_WaitComplete_generator_activates(runScheduler):
+    child = Counter(2)
+
+    class Parent(component):
+        def sub(self):
+            yield newComponent(child)
+            yield 1
+
+        def main(self):
+            yield WaitComplete(self.sub())
+
+    Parent().activate()
+    runScheduler()
+    assert child.count == 2

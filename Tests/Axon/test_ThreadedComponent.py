@@ -493,3 +493,19 @@ def test_threaded_adaptive_adds_and_deletes_boxes_with_their_queues(runScheduler
     assert report["got"] == "payload"
     assert report["inboxGone"] and report["outboxGone"]
     assert "via extra outbox" in sink.got
+
+
+def test_forwardInboxToThread_and_the_nonthread_box_methods():
+    t = Doubler(queuelengths=2)
+    for i in range(3):
+        t._deliver(i)
+    assert t._nonthread_dataReady("inbox") == 3
+    assert t.dataReady("inbox") == 0
+    t.forwardInboxToThread("inbox")
+    assert t.dataReady("inbox") == 2
+    assert t._nonthread_dataReady("inbox") == 1
+    assert t._nonthread_recv("inbox") == 2
+    other = component()
+    t.link((t, "outbox"), (other, "inbox"))
+    t._nonthread_send("direct", "outbox")
+    assert other.recv() == "direct"
