@@ -6,7 +6,6 @@ import pytest
 from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent, _AdaptiveCommsable
 from Axon.Component import component
 from Axon.idGen import numId
-from Axon.Scheduler import scheduler
 
 
 class Hub(AdaptiveCommsComponent):

@@ -1,7 +1,5 @@
 """Axon.Postoffice (spec 1.11): making, recording and removing links."""
 
-import pytest
-
 from Axon.Component import component
 from Axon.Linkage import linkage
 from Axon.Postoffice import postoffice

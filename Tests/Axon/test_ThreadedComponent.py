@@ -17,7 +17,6 @@ from Axon.AxonExceptions import noSpaceInBox
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Axon.Postoffice import postoffice
-from Axon.Scheduler import scheduler
 from Axon.ThreadedComponent import (DefaultQueueSize, UnHandledException,
                                     threadedadaptivecommscomponent, threadedcomponent)
 
