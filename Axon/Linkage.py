@@ -46,7 +46,7 @@ class linkage(AxonObject):
     """A link from ``(source, sourcebox)`` to ``(sink, sinkbox)``."""
 
     __slots__ = ("source", "sink", "sourcebox", "sinkbox", "passthrough",
-                 "pipewidth", "synchronous", "showtransit", "transittag")
+                 "pipewidth", "synchronous", "showtransit", "transittag", "_boxes")
 
     def __init__(self, source, sink, sourcebox="outbox", sinkbox="inbox",
                  passthrough=0, pipewidth=None, synchronous=None):
@@ -59,6 +59,7 @@ class linkage(AxonObject):
         self.synchronous = synchronous
         self.showtransit = False
         self.transittag = None
+        self._boxes = None
 
     def sourcePair(self):
         """``(source component, source box name)``."""

@@ -217,6 +217,7 @@ class microprocess(AxonObject):
         if state is _SLEEPING:
             threads[self] = _ACTIVE
             scheduler._woken.append(self)
+            self._wokenInCycle = scheduler._cycleNumber
         elif state is _ACTIVE:
             self._wokenInCycle = scheduler._cycleNumber
         else:

@@ -49,7 +49,11 @@ class postoffice(AxonObject):
         thelink = linkage(sourceComp, sinkComp, sourceBox, sinkBox,
                           *optionalargs, **kwoptionalargs)
         sinkbox = thelink.getSinkbox()
-        sinkbox.addsource(thelink.getSourcebox())
+        sourcebox = thelink.getSourcebox()
+        sinkbox.addsource(sourcebox)
+        # Remember the box objects: a box may be deleted (AdaptiveCommsComponent)
+        # before the link is removed.
+        thelink._boxes = (sourcebox, sinkbox)
         if thelink.pipewidth is not None or thelink.synchronous:
             thelink.setSynchronous(thelink.pipewidth)
         self.linkages.append(thelink)
@@ -64,8 +68,11 @@ class postoffice(AxonObject):
 
     @staticmethod
     def _disconnect(thelinkage):
-        sink = thelinkage.getSinkbox()
-        source = thelinkage.getSourcebox()
+        if thelinkage._boxes is not None:
+            source, sink = thelinkage._boxes
+        else:
+            sink = thelinkage.getSinkbox()
+            source = thelinkage.getSourcebox()
         if source in sink.sources:
             sink.removesource(source)
 

@@ -35,7 +35,9 @@ Each cycle:
    ``WaitComplete`` runs a generator in its place until that ends; other
    values are ignored. A microprocess that called ``pause()`` during its
    step goes to sleep -- unless something woke it earlier in the same cycle,
-   because a wake in the same cycle always wins over a pause;
+   because a wake in the same cycle always wins over a pause. When a
+   ``WaitComplete`` generator ends, that step does nothing more: the caller
+   resumes at its next turn, in the next cycle;
 4. apply requests made from other threads, run due timers, poll I/O;
 5. the next run queue is: the microprocesses that stayed awake, in the order
    they ran, followed by those woken or activated during the cycle, in the
@@ -232,6 +234,7 @@ class scheduler(microprocess):
         if state is _SLEEPING:
             threads[mp] = _ACTIVE
             self._woken.append(mp)
+            self._markWoken(mp)
         elif state is _ACTIVE:
             self._markWoken(mp)
         elif state is _GOINGTOSLEEP:

@@ -108,9 +108,15 @@ class threadedcomponent(component):
         while True:
             running = self._threadRunning
             wakeThread = False
+            dataLeft = False
             for box in self._inboxOrder():
+                if box == "control" and dataLeft:
+                    # Control never overtakes data still waiting for the thread.
+                    continue
                 if self.forwardInboxToThread(box):
                     wakeThread = True
+                if box != "control" and len(self.inboxes[box].storage):
+                    dataLeft = True
             pending = False
             for box, outqueue in list(self.outqueues.items()):
                 moved, blocked = self._flushOutqueue(box, outqueue)

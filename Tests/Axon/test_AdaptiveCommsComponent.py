@@ -157,9 +157,6 @@ def test_ceaseTrackingResource_of_an_unknown_resource_is_a_KeyError():
         Hub().ceaseTrackingResource(object())
 
 
-@pytest.mark.xfail(strict=True, reason="Axon bug: a component that deleted a linked outbox (as the "
-                                       "module docstring's detach example does) crashes with "
-                                       "KeyError when it terminates (postoffice.unlinkAll)")
 def test_the_docstring_attach_detach_example_runs_to_completion(runScheduler):
     class DocHub(AdaptiveCommsComponent):
         def attach(self, handler):

@@ -177,8 +177,6 @@ def test_small_queues_still_carry_every_message(runScheduler):
     assert taker.got == list(range(50))
 
 
-@pytest.mark.xfail(strict=True, reason="Axon bug: with a full inbox queue, control is "
-                                       "forwarded to the thread ahead of earlier inbox data")
 def test_control_never_overtakes_inbox_data_even_with_small_queues(runScheduler):
     """"control last" should mean the thread sees a shutdown only after the data sent before it."""
 

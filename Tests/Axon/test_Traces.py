@@ -347,8 +347,6 @@ def test_external_pause_of_an_awake_microprocess_takes_effect_after_its_next_ste
                    "|7"]
 
 
-@pytest.mark.xfail(strict=True, reason="Axon bug: pauseThread after wakeThread of a sleeping "
-                                       "microprocess in the same cycle wins over the wake")
 def test_wake_of_a_sleeper_then_external_pause_in_one_cycle_the_wake_wins(runScheduler):
     log = []
     start(log)

@@ -1,0 +1,140 @@
+"""
+Kamaelia.Apps.Grey.GreylistServer: the greylisting proxy's listening server
+==========================================================================
+
+``GreylistServer`` is the ``ServerCore`` that accepts SMTP clients for the
+greylister: one ``GreyListingPolicy`` (or any ``MailHandler``) per
+connection, a cap on concurrent sessions, and a graceful shutdown.
+
+Example Usage
+-------------
+::
+
+    from Kamaelia.Apps.Grey.GreylistServer import GreylistServer
+
+    server = GreylistServer(protocol=MyPolicy, port=2525, host="127.0.0.1", max_sessions=500)
+    server.activate()
+    ...
+    server.drain(grace=60)        # e.g. on SIGTERM
+
+How does it work?
+-----------------
+Connections use a ``ConnectedSocketAdapter`` with ``closeOnPeerEOF=False``:
+when a client shuts down its sending side (as ``printf ... | nc`` does) the
+handler still answers every command it received before the connection is
+closed.
+
+When ``max_sessions`` conversations are already open, a new client is
+answered "421 4.7.0 ... Too many connections" and disconnected.
+
+``drain(grace)`` (thread-safe through ``scheduler.callSoonThreadsafe``)
+stops accepting, asks every open session to finish: a session waiting for a
+command says "421 4.3.2 ... shutting down" and closes at once; one in the
+middle of a transaction finishes it first (so an accepted message still
+reaches the real server). Once every session has closed, or after ``grace``
+seconds, the server stops (closing whatever is left) and calls
+``whenDrained`` if set.
+
+Termination
+-----------
+As ``ServerCore``: ``shutdownMicroprocess`` on "control" stops it at once;
+``drain`` stops it gracefully.
+"""
+
+import logging
+
+from Axon.Component import component
+from Axon.Ipc import producerFinished
+from Kamaelia.Apps.Grey import SMTPReplies as R
+from Kamaelia.Chassis.ConnectedServer import ServerCore
+from Kamaelia.IPC import serverShutdown
+from Kamaelia.Internet.ConnectedSocketAdapter import ConnectedSocketAdapter
+from Kamaelia.Internet.TCPServer import TCPServer
+
+_log = logging.getLogger(__name__)
+
+
+class SMTPConnectionAdapter(ConnectedSocketAdapter):
+    """A CSA that keeps the sending side open after the client's EOF (see the module docs)."""
+
+    closeOnPeerEOF = False
+
+
+class SMTPTCPServer(TCPServer):
+    CSA = SMTPConnectionAdapter
+
+
+class Refuser(component):
+    """Tells a client there are too many connections, then closes."""
+
+    servername = "localhost"
+
+    def main(self):
+        self.send("\r\n".join(R.TOO_MANY_SESSIONS.format(servername=self.servername).toLines())
+                  + "\r\n", "outbox")
+        self.send(producerFinished(self), "signal")
+        yield 1
+
+
+class GreylistServer(ServerCore):
+    """The greylister's server. See the module documentation."""
+
+    TCPS = SMTPTCPServer
+    max_sessions = 1000
+    whenDrained = None
+
+    def __init__(self, **argd):
+        super().__init__(**argd)
+        self.draining = False
+        self.refused = 0
+        self._graceTimer = None
+
+    def mkProtocolHandler(self, **sock_info):
+        if len(self.connectedSockets) >= self.max_sessions or self.draining:
+            self.refused += 1
+            _log.warning("refusing a connection from %s: %d sessions already open",
+                         sock_info.get("peer"), len(self.connectedSockets))
+            return Refuser(servername=getattr(self.protocol, "servername", "localhost"))
+        return super().mkProtocolHandler(**sock_info)
+
+    def drain(self, grace=60):
+        """Stop accepting; let sessions finish; then stop (see the module docs)."""
+        if self.draining:
+            return
+        self.draining = True
+        _log.info("draining: %d open sessions, %s s grace", len(self.connectedSockets), grace)
+        if self.server is not None:
+            self.send(serverShutdown(), "_serversignal")
+        for csa in list(self.connectedSockets):
+            try:
+                inboxes, outboxes, handler = self.retrieveTrackedResourceInformation(csa)
+            except KeyError:
+                continue
+            self.send(producerFinished(self), outboxes[0])
+        self._graceTimer = self.scheduler.callLater(grace, self._graceOver)
+        self._deliveryWake()
+
+    def _graceOver(self):
+        self._graceTimer = None
+        if not self._isStopped():
+            _log.warning("drain grace period over: closing %d sessions", len(self.connectedSockets))
+            self._deliver(serverShutdown(), "control")
+
+    def main(self):
+        for value in super().main():
+            if self.draining and not self.connectedSockets:
+                self.stop()
+                return
+            yield value
+
+    def stop(self):
+        if self._graceTimer is not None:
+            self._graceTimer.cancel()
+            self._graceTimer = None
+        wasStopping = self._stopping
+        super().stop()
+        if not wasStopping and self.whenDrained is not None:
+            self.whenDrained()
+
+
+__kamaelia_components__ = (GreylistServer,)

@@ -1,0 +1,444 @@
+"""
+Kamaelia.Apps.Grey.MailHandler: the skeleton of an SMTP server conversation
+===========================================================================
+
+``MailHandler`` is a protocol handler component for ``ServerCore``: it reads
+SMTP command lines from the client (its "inbox"), dispatches each to a hook
+named after the verb -- ``handleHelo``, ``handleEhlo``, ``handleMail``,
+``handleRcpt``, ``handleData``, ``handleQuit``, ``handleRset``,
+``handleNoop``, ``handleVrfy``, ``handleHelp``, ``handleStarttls`` -- and
+writes replies (its "outbox"). Subclasses supply the hooks;
+``ConcreteMailHandler`` supplies all of them, relaying to a real SMTP server.
+
+Example Usage
+-------------
+::
+
+    from Kamaelia.Apps.Grey.MailHandler import MailHandler
+    from Kamaelia.Chassis.ConnectedServer import ServerCore
+
+    class Polite(MailHandler):
+        def handleConnect(self):
+            self.netPrint("220 polite.example.org ESMTP ready")
+        def handleHelo(self, tokens):
+            self.netPrint("250 polite.example.org")
+        def handleQuit(self, tokens):
+            self.netPrint("221 2.0.0 Bye")
+            self.breakConnection = True
+
+    ServerCore(protocol=Polite, port=2525, host="127.0.0.1").run()
+
+How does it work?
+-----------------
+Input is framed into lines by ``Kamaelia.Support.LineBuffer`` on CRLF only,
+never on TCP chunks, so pipelined commands and commands split across packets
+or dripped one byte at a time give the same replies. A command line longer
+than 512 octets (RFC 5321) is answered "500 5.5.2 Line too long" and the
+conversation carries on at the next line. ``getline()`` is a generator that
+waits for the next line and leaves it in ``self.line`` as text ending in
+"\\r\\n" (``None`` if the client went away); ``inbox_log`` keeps the most
+recent command lines (at most ``inboxLogLength``), not whole messages.
+
+``handleCommand(tokens)`` (tokens = ``self.line.split()``) dispatches on the
+upper-cased first token through ``COMMANDS`` (verbs are case-insensitive, RFC
+5321 §2.4); an unknown verb gets "500 5.5.1 Command unrecognised". A hook may
+be an ordinary method or a generator; a generator is run to completion (so a
+hook can wait for other components -- ``ConcreteMailHandler`` waits for the
+real SMTP server this way) before the next command is read. After
+``maxErrors`` error replies the client gets a 421 and is disconnected.
+
+``netPrint(*lines)`` sends each line followed by CRLF (``str`` is encoded as
+UTF-8 by the socket adapter) and copies it to the debug log.
+
+The DATA phase: if a ``handleData`` hook calls ``acceptMail()`` and returns,
+``main`` sends 354, reads the message to the line that is exactly ".", keeps
+it (``self.messageData``, bytes with dot-stuffing removed) while checking size
+(``max_message_size``), line length and bare CR/LF, and calls
+``messageReceived()``, whose default answers "250 OK id-deferred" as
+Kamaelia Grey 1.x did. ``ConcreteMailHandler`` overrides ``handleData`` to
+stream the message to the real server instead.
+
+Time: the client must send something at least every ``inactivity_timeout``
+seconds (default 300, RFC 5321 §4.5.3.2.7), else it gets "421 4.4.2 ...
+timeout" and is disconnected. Timers use the scheduler's clock.
+
+Logs: ``noteToLog(line)`` writes a line to the result log and
+``noteToDebugLog(line)`` to the debug log, through the standard ``logging``
+loggers ``"Kamaelia.Apps.Grey.result"`` and ``"Kamaelia.Apps.Grey.debug"``
+(the application attaches file handlers for ``logfile`` and
+``debuglogfile``); ``logResult()`` writes the result line.
+
+Inboxes
+-------
+- inbox -- bytes from the client (an empty chunk means the client closed its
+  sending side)
+- control -- ``socketShutdown``: the connection is gone; ``producerFinished``:
+  the server is shutting down -- finish the current transaction, then say 421
+  and close; ``shutdownMicroprocess``: stop now
+
+Outboxes
+--------
+- outbox -- replies to the client
+- signal -- ``producerFinished(self)`` when the conversation is over (closes
+  the connection)
+
+Termination
+-----------
+After QUIT (221), a timeout or shutdown (421), too many errors (421), or the
+client disconnecting: ``producerFinished`` is sent on "signal", the
+``handleDisconnect()`` generator runs and ``logResult()`` is called.
+"""
+
+import logging
+import time
+import types
+
+from Axon.Component import component
+from Axon.Ipc import WaitComplete, producerFinished, shutdownMicroprocess
+from Kamaelia.Apps.Grey import SMTPReplies as R
+from Kamaelia.Apps.Grey.SMTPProtocol import (COMMAND_LINE_LIMIT, TEXT_LINE_LIMIT, DataChecker,
+                                             decode)
+from Kamaelia.IPC import socketShutdown
+from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
+
+_log = logging.getLogger(__name__)
+resultLog = logging.getLogger("Kamaelia.Apps.Grey.result")
+debugLog = logging.getLogger("Kamaelia.Apps.Grey.debug")
+
+
+class MailHandler(component):
+    """Skeleton SMTP server conversation; subclasses supply the hooks. See the module docs."""
+
+    Inboxes = {"inbox": "Bytes from the client",
+               "control": "socketShutdown, producerFinished (drain) or shutdownMicroprocess"}
+    Outboxes = {"outbox": "Replies to the client",
+                "signal": "producerFinished when the conversation is over"}
+
+    logfile = "greylist.log"
+    debuglogfile = "greylist-debug.log"
+    inactivity_timeout = 300
+    max_message_size = 10240000
+    maxErrors = 20
+    inboxLogLength = 100
+    inboxSize = 32
+
+    COMMANDS = {"HELO": "handleHelo", "EHLO": "handleEhlo", "MAIL": "handleMail",
+                "RCPT": "handleRcpt", "DATA": "handleData", "QUIT": "handleQuit",
+                "RSET": "handleRset", "NOOP": "handleNoop", "VRFY": "handleVrfy",
+                "HELP": "handleHelp", "STARTTLS": "handleStarttls"}
+
+    def __init__(self, **argd):
+        super().__init__(**argd)
+        self.setInboxSize("inbox", self.inboxSize)
+        self.inbox_log = []
+        self.line = None
+        self.buffer = LineBuffer(b"\r\n", COMMAND_LINE_LIMIT)
+        self.client_connected = True
+        self.breakConnection = False
+        self.gettingdata = False
+        self.draining = False
+        self.errors = 0
+        self.messageData = None
+        self.resultLogged = False
+        self._deadline = None
+        self._timer = None
+        self._timedOut = False
+
+    # -- time ----------------------------------------------------------------------
+
+    def _onTimer(self):
+        self._timer = None
+        self._deliveryWake()
+
+    def setDeadline(self, seconds):
+        """Arrange to be woken ``seconds`` from now (None: no deadline)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if seconds is None:
+            self._deadline = None
+            return
+        clock = self.scheduler.clock
+        self._deadline = clock() + seconds
+        self._timer = self.scheduler.callLater(seconds, self._onTimer)
+
+    def deadlinePassed(self):
+        return self._deadline is not None and self.scheduler.clock() >= self._deadline
+
+    # -- input ---------------------------------------------------------------------
+
+    def checkControl(self):
+        """Act on control messages; True if the conversation must stop now."""
+        while self.dataReady("control"):
+            message = self.recv("control")
+            if isinstance(message, socketShutdown):
+                self.client_connected = False
+            elif isinstance(message, shutdownMicroprocess):
+                self.client_connected = False
+                return True
+            elif isinstance(message, producerFinished):
+                self.draining = True
+        return False
+
+    def absorbInput(self):
+        """Move bytes from "inbox" into the line buffer."""
+        while self.dataReady("inbox"):
+            chunk = self.recv("inbox")
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            if chunk:
+                self.buffer.feed(chunk)
+            else:
+                self.client_connected = False
+
+    def waitFor(self, condition, timeout):
+        """Generator: until ``condition()`` is true; returns "ok", "timeout" or "stopped"."""
+        self.setDeadline(timeout)
+        try:
+            while True:
+                if self.checkControl():
+                    return "stopped"
+                if condition():
+                    return "ok"
+                if self.deadlinePassed():
+                    return "timeout"
+                self.pause()
+                yield 1
+        finally:
+            self.setDeadline(None)
+
+    def nextRawLine(self, maxLength=COMMAND_LINE_LIMIT, timeout=None, stopOnDrain=False):
+        """Generator: the next line (bytes, no CRLF); None if the client is gone or timed out.
+
+        With ``stopOnDrain`` it also returns None once the server is draining.
+        A ``LineTooLong`` from the framing propagates to the caller.
+        """
+        self.buffer.maxLength = maxLength
+        found = []
+
+        def ready():
+            self.absorbInput()
+            line = self.buffer.nextLine()
+            if line is not None:
+                found.append(line)
+                return True
+            return not self.client_connected or (stopOnDrain and self.draining)
+
+        outcome = yield from self.waitFor(
+            ready, self.inactivity_timeout if timeout is None else timeout)
+        if found:
+            return found[0]
+        if outcome == "timeout" and self.client_connected:
+            self._timedOut = True
+        return None
+
+    def getline(self):
+        """Generator (run with WaitComplete or ``yield from``): the next command line.
+
+        Leaves it in ``self.line`` as text ending "\\r\\n", or None when the
+        client has gone or timed out (``breakConnection`` is then set).
+        """
+        while True:
+            try:
+                raw = yield from self.nextRawLine(COMMAND_LINE_LIMIT, stopOnDrain=True)
+            except LineTooLong:
+                self.errorReply(R.LINE_TOO_LONG)
+                if self.breakConnection:
+                    self.line = None
+                    return
+                continue
+            break
+        if raw is None:
+            self.line = None
+            if self.draining and self.client_connected:
+                return
+            self.breakConnection = True
+            if self._timedOut:
+                self.reply(R.TIMEOUT.format(servername=self.servernameForReplies()))
+            return
+        self.line = decode(raw) + "\r\n"
+        self.inbox_log.append(self.line)
+        if len(self.inbox_log) > self.inboxLogLength:
+            del self.inbox_log[0]
+
+    def logging_recv_connection(self):
+        """Take what is waiting on "inbox" into the buffer and log it to the debug log."""
+        while self.dataReady("inbox"):
+            chunk = self.recv("inbox")
+            debugLog.debug("%s received %r", self.name, chunk[:200])
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            if chunk:
+                self.buffer.feed(chunk)
+            else:
+                self.client_connected = False
+
+    # -- output --------------------------------------------------------------------
+
+    def netPrint(self, *lines):
+        """Send each line to the client followed by CRLF (and to the debug log)."""
+        for line in lines:
+            self.noteToDebugLog(line)
+            self.send(line + "\r\n", "outbox")
+
+    def reply(self, reply):
+        """Send a ``SMTPReplies.Reply``."""
+        self.netPrint(*reply.toLines())
+
+    def errorReply(self, reply):
+        """Send an error reply, counting it; after ``maxErrors`` say 421 and disconnect."""
+        self.reply(reply)
+        self.errors += 1
+        if self.errors >= self.maxErrors:
+            self.reply(R.TOO_MANY_ERRORS.format(servername=self.servernameForReplies()))
+            self.breakConnection = True
+
+    def servernameForReplies(self):
+        return getattr(self, "servername", "localhost")
+
+    def noteToLog(self, line):
+        """Write ``line`` to the result log (``logfile``)."""
+        resultLog.info(line)
+
+    def noteToDebugLog(self, line):
+        """Write ``line`` to the debug log (``debuglogfile``)."""
+        debugLog.debug(line)
+
+    # -- dispatch ------------------------------------------------------------------
+
+    def handleCommand(self, tokens):
+        """Dispatch a command to its hook; returns what the hook returns."""
+        verb = tokens[0].upper() if tokens else ""
+        method = self.COMMANDS.get(verb)
+        if method is None or not hasattr(self, method):
+            return self.handleUnknown(tokens)
+        return getattr(self, method)(tokens)
+
+    def handleUnknown(self, tokens):
+        """An unrecognised (or empty) command line."""
+        self.errorReply(R.UNRECOGNISED)
+
+    @staticmethod
+    def runHook(result):
+        """Generator: run ``result`` if a hook returned a generator; return its value."""
+        if isinstance(result, types.GeneratorType):
+            return (yield from result)
+        return result
+
+    # -- the DATA phase of the base class ----------------------------------------------
+
+    def acceptMail(self):
+        """Accept the message: ``main`` will read it after the current hook returns."""
+        self.gettingdata = True
+
+    def lastline(self):
+        """True if ``self.line`` ends a message (Kamaelia 1.x compatibility)."""
+        line = self.line or ""
+        return line == ".\r\n" or line.endswith("\r\n.\r\n")
+
+    def receiveMessage(self):
+        """Generator: 354, then read the message up to "." into ``messageData``."""
+        self.reply(R.START_DATA)
+        checker = DataChecker(self.max_message_size)
+        parts = []
+        while True:
+            try:
+                raw = yield from self.nextRawLine(TEXT_LINE_LIMIT)
+            except LineTooLong as e:
+                checker.lineTooLong(e.length)
+                continue
+            if raw is None:
+                self.breakConnection = True
+                return None
+            if checker.line(raw):
+                break
+            if not checker.failed:
+                parts.append(raw[1:] if raw.startswith(b".") else raw)
+        self.line = ".\r\n"
+        failure = checker.failure()
+        if failure is not None:
+            return failure
+        self.messageData = b"\r\n".join(parts) + (b"\r\n" if parts else b"")
+        return None
+
+    def messageReceived(self):
+        """Hook: the message in ``messageData`` was received whole. Default: accept it."""
+        self.netPrint("250 OK id-deferred")
+
+    # -- hooks (subclasses override) ------------------------------------------------
+
+    def handleConnect(self):
+        """Hook: the client has connected (send the greeting here)."""
+
+    def handleDisconnect(self):
+        """Hook (a generator, run with WaitComplete): the conversation is over."""
+        yield 1
+
+    def logResult(self):
+        """Hook: write the result line for this conversation."""
+
+    def handleHelo(self, tokens):
+        """Hook: HELO."""
+
+    def handleEhlo(self, tokens):
+        """Hook: EHLO."""
+
+    def handleMail(self, tokens):
+        """Hook: MAIL."""
+
+    def handleRcpt(self, tokens):
+        """Hook: RCPT."""
+
+    def handleData(self, tokens):
+        """Hook: DATA (call ``acceptMail()`` to have ``main`` read the message)."""
+
+    def handleQuit(self, tokens):
+        """Hook: QUIT."""
+
+    def handleRset(self, tokens):
+        """Hook: RSET."""
+
+    def handleNoop(self, tokens):
+        """Hook: NOOP."""
+
+    def handleVrfy(self, tokens):
+        """Hook: VRFY."""
+
+    def handleHelp(self, tokens):
+        """Hook: HELP."""
+
+    # -- main ------------------------------------------------------------------------
+
+    def main(self):
+        yield from self.runHook(self.handleConnect())
+        while not self.breakConnection:
+            if self.draining:
+                self.reply(R.SHUTTING_DOWN.format(servername=self.servernameForReplies()))
+                break
+            yield from self.getline()
+            if self.line is None:
+                if self.draining and not self.breakConnection:
+                    continue
+                break
+            tokens = self.line.split()
+            yield from self.runHook(self.handleCommand(tokens))
+            if self.gettingdata:
+                self.gettingdata = False
+                failure = yield from self.receiveMessage()
+                if failure is not None:
+                    self.reply(failure)
+                elif not self.breakConnection:
+                    yield from self.runHook(self.messageReceived())
+        self.setDeadline(None)
+        self.send(producerFinished(self), "signal")
+        yield WaitComplete(self.handleDisconnect())
+        if not self.resultLogged:
+            self.logResult()
+
+
+def ctimeNow(clock=time.time):
+    """The date for the greeting, as Kamaelia Grey 1.x showed it (``time.ctime``)."""
+    return time.ctime(clock())
+
+
+__kamaelia_components__ = (MailHandler,)

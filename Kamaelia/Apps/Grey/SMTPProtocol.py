@@ -1,0 +1,464 @@
+"""
+Kamaelia.Apps.Grey.SMTPProtocol: the server side of SMTP, without any I/O
+=========================================================================
+
+What an SMTP server must decide about the lines a client sends, kept apart
+from sockets, components and clocks so it can be tested exhaustively and
+reused: parsing command lines and the MAIL FROM / RCPT TO paths (RFC 5321
+§4.1), which command is allowed in which state (a transition table), and the
+checks on message content during DATA (size, line length, bare CR or LF).
+The proxy components (``MailHandler``, ``ConcreteMailHandler``) call these
+functions and objects; they never parse SMTP themselves.
+
+Example Usage
+-------------
+::
+
+    >>> from Kamaelia.Apps.Grey.SMTPProtocol import (SMTPSession, parseCommand,
+    ...                                              parseMailFrom)
+    >>> session = SMTPSession()
+    >>> session.sequenceError("MAIL") is not None      # no HELO yet
+    True
+    >>> session.greet("client.example.org", esmtp=True)
+    >>> cmd = parseCommand(b"mail from:<Alice@Example.org> SIZE=1234")
+    >>> cmd.verb
+    'MAIL'
+    >>> path = parseMailFrom(cmd.argument, allowed={"SIZE"})
+    >>> path.address, path.params
+    ('Alice@Example.org', {'SIZE': '1234'})
+    >>> session.sequenceError("MAIL") is None
+    True
+    >>> session.startTransaction(path)
+    >>> session.state
+    'MAIL'
+
+How does it work?
+-----------------
+``parseCommand(line)`` splits a command line (bytes, without CRLF) into an
+upper-cased verb and its argument; verbs are case-insensitive (RFC 5321
+§2.4) and the argument keeps its case. Bytes that are not UTF-8 are kept
+losslessly (surrogate escapes), so a line can always be re-encoded exactly.
+
+``parseMailFrom``/``parseRcptTo`` accept what real clients send: ``FROM:<a@b>``,
+``FROM: <a@b>`` and a bare ``FROM:a@b``; the null sender ``<>``; ``<postmaster>``
+(any case) as a recipient; source routes (ignored); quoted local parts;
+address literals. ESMTP parameters (``KEY=VALUE`` or ``KEY``) are returned
+upper-cased by key; a parameter not in ``allowed`` raises ``SMTPError`` with a
+555 reply. Any syntax error raises ``SMTPError`` carrying the reply to send.
+
+``SMTPSession`` holds the state of one conversation -- CONNECTED (greeted by
+us, no HELO yet), GREETED, MAIL, RCPT, DATA, CLOSED -- and the envelope.
+``sequenceError(verb)`` answers "may this command be used now?" from the
+table ``TRANSITIONS``: None, or the 503/554 reply to send. The methods that
+change state (``greet``, ``startTransaction``, ``addRecipient``, ``reset``,
+``startData``, ``endData``, ``tlsStarted``, ``close``) enforce the same
+table, raising ``SMTPStateError`` (our bug, not the client's) if used out of
+order.
+
+``DataChecker`` watches the lines of a message as they pass: it counts the
+size (as sent, i.e. with dot-stuffing and CRLFs), notes over-long lines and
+bare CR or LF inside a line, and at the end says which reply, if any, must
+replace the backend's acceptance. Only a line that is exactly "." ends the
+message: the framing (``Kamaelia.Support.LineBuffer``) splits on CRLF only,
+so "\\n.\\n" or "\\r\\n.\\n" can never end a message or start a command; the
+bare LF they contain makes ``DataChecker`` refuse the message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional
+
+from Kamaelia.Apps.Grey import SMTPReplies as R
+from Kamaelia.Apps.Grey.SMTPReplies import Reply
+
+__all__ = ["Command", "Path", "SMTPError", "SMTPStateError", "SMTPSession", "DataChecker",
+           "parseCommand", "parseMailFrom", "parseRcptTo", "parseHeloName",
+           "COMMAND_LINE_LIMIT", "TEXT_LINE_LIMIT", "MAX_PATH_LENGTH"]
+
+COMMAND_LINE_LIMIT = 512      # RFC 5321 4.5.3.1.4, including CRLF
+TEXT_LINE_LIMIT = 1000        # RFC 5321 4.5.3.1.6, including CRLF
+MAX_PATH_LENGTH = 256         # RFC 5321 4.5.3.1.3
+MAX_LOCAL_PART = 64           # RFC 5321 4.5.3.1.1
+MAX_DOMAIN = 255              # RFC 5321 4.5.3.1.2
+
+CONNECTED, GREETED, MAIL, RCPT, DATA, CLOSED = "CONNECTED", "GREETED", "MAIL", "RCPT", "DATA", "CLOSED"
+_OPEN = frozenset({CONNECTED, GREETED, MAIL, RCPT})
+
+
+class SMTPError(ValueError):
+    """The client broke the protocol; ``reply`` is what to tell it."""
+
+    def __init__(self, reply: Reply, detail: str = ""):
+        super().__init__(str(reply) + (" (%s)" % detail if detail else ""))
+        self.reply = reply
+
+
+class SMTPStateError(RuntimeError):
+    """Our own code used the session out of order (a bug, not the client's fault)."""
+
+
+class Command(NamedTuple):
+    verb: str
+    argument: str
+    raw: bytes
+
+
+class Path(NamedTuple):
+    """A parsed reverse- or forward-path: the address and its ESMTP parameters."""
+
+    address: str
+    params: Dict[str, Optional[str]]
+
+    def bracketed(self) -> str:
+        """The address as it appears in a command: ``<address>``."""
+        return "<%s>" % self.address
+
+    def domain(self) -> str:
+        """The domain part, lower-cased ("" for the null path or a bare postmaster)."""
+        return self.address.rpartition("@")[2].lower() if "@" in self.address else ""
+
+
+# -- command lines ---------------------------------------------------------------
+
+def decode(raw: bytes) -> str:
+    """Bytes to str without loss: invalid UTF-8 becomes surrogate escapes."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    """The inverse of ``decode``."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+_VERB = re.compile(r"^[A-Za-z]{1,16}$")
+
+
+def parseCommand(line: bytes) -> Command:
+    """Split a command line (bytes, no CRLF) into verb and argument."""
+    text = decode(line)
+    stripped = text.strip(" \t")
+    verb, _, argument = stripped.partition(" ")
+    if not _VERB.match(verb):
+        raise SMTPError(R.UNRECOGNISED, "bad verb %r" % verb[:20])
+    return Command(verb.upper(), argument.strip(" \t"), line)
+
+
+_DOT_ATOM_CHARS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\x80-\U0010ffff]+$")
+_DOMAIN = re.compile(r"^[A-Za-z0-9\x80-\U0010ffff]([A-Za-z0-9\-\x80-\U0010ffff]*[A-Za-z0-9\x80-\U0010ffff])?"
+                     r"(\.[A-Za-z0-9\x80-\U0010ffff]([A-Za-z0-9\-\x80-\U0010ffff]*[A-Za-z0-9\x80-\U0010ffff])?)*\.?$")
+_ADDRESS_LITERAL = re.compile(r"^\[[^\[\]\\\s]+\]$")
+_PARAM_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*$")
+
+
+def _splitPath(argument: str, keyword: str):
+    """("<path>" or bare path, parameter text) after ``keyword:``."""
+    if not argument[:len(keyword)].upper() == keyword:
+        raise SMTPError(R.SYNTAX_ERROR, "expected %s" % keyword)
+    rest = argument[len(keyword):].lstrip(" ")
+    if not rest:
+        raise SMTPError(R.SYNTAX_ERROR, "missing path")
+    if rest.startswith("<"):
+        end = _closingBracket(rest)
+        return rest[1:end], rest[end + 1:].strip(" ")
+    path, _, params = rest.partition(" ")
+    return path, params.strip(" ")
+
+
+def _closingBracket(text: str) -> int:
+    """Index of the ">" closing the path that starts at text[0] (quotes respected)."""
+    inQuotes = escaped = False
+    for i, char in enumerate(text[1:], 1):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            inQuotes = not inQuotes
+        elif char == ">" and not inQuotes:
+            return i
+    raise SMTPError(R.SYNTAX_ERROR, "unterminated <path>")
+
+
+def _validAddress(address: str) -> bool:
+    if len(address) > MAX_PATH_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in address):
+        return False
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return False
+    if local.startswith('"'):
+        if not (local.endswith('"') and len(local) >= 2):
+            return False
+        inner = local[1:-1].replace('\\"', "").replace("\\\\", "")
+        if '"' in inner:
+            return False
+    else:
+        if len(local) > MAX_LOCAL_PART or not _DOT_ATOM_CHARS.match(local) \
+                or local.startswith(".") or local.endswith(".") or ".." in local:
+            return False
+    if len(domain) > MAX_DOMAIN:
+        return False
+    return bool(_DOMAIN.match(domain) or _ADDRESS_LITERAL.match(domain))
+
+
+def _parseParams(text: str, allowed: Iterable[str]) -> Dict[str, Optional[str]]:
+    allowedSet = {a.upper() for a in allowed}
+    params: Dict[str, Optional[str]] = {}
+    for word in text.split():
+        key, eq, value = word.partition("=")
+        if not _PARAM_KEY.match(key) or (eq and not value):
+            raise SMTPError(R.SYNTAX_ERROR, "bad parameter %r" % word[:40])
+        key = key.upper()
+        if key not in allowedSet:
+            raise SMTPError(R.PARAMETER_NOT_SUPPORTED, "parameter %s" % key)
+        if key in params:
+            raise SMTPError(R.SYNTAX_ERROR, "parameter %s given twice" % key)
+        params[key] = value if eq else None
+    _checkKnownParams(params)
+    return params
+
+
+def _checkKnownParams(params: Dict[str, Optional[str]]) -> None:
+    size = params.get("SIZE", "0")
+    if "SIZE" in params and (size is None or not size.isdigit() or len(size) > 20):
+        raise SMTPError(R.SYNTAX_ERROR, "SIZE must be a number")
+    body = params.get("BODY")
+    if "BODY" in params and (body is None or body.upper() not in ("7BIT", "8BITMIME")):
+        raise SMTPError(R.SYNTAX_ERROR, "BODY must be 7BIT or 8BITMIME")
+    if "SMTPUTF8" in params and params["SMTPUTF8"] is not None:
+        raise SMTPError(R.SYNTAX_ERROR, "SMTPUTF8 takes no value")
+
+
+def _stripSourceRoute(path: str) -> str:
+    if path.startswith("@") and ":" in path:
+        return path.split(":", 1)[1]
+    return path
+
+
+def parseMailFrom(argument: str, allowed: Iterable[str] = ()) -> Path:
+    """Parse the argument of MAIL ("FROM:<address> params")."""
+    raw, paramText = _splitPath(argument, "FROM:")
+    address = _stripSourceRoute(raw)
+    if address and not _validAddress(address):
+        raise SMTPError(R.MAIL_SYNTAX, "bad sender %r" % address[:80])
+    return Path(address, _parseParams(paramText, allowed))
+
+
+def parseRcptTo(argument: str, allowed: Iterable[str] = ()) -> Path:
+    """Parse the argument of RCPT ("TO:<address> params"); <postmaster> is accepted."""
+    raw, paramText = _splitPath(argument, "TO:")
+    address = _stripSourceRoute(raw)
+    if address.lower() != "postmaster" and not _validAddress(address):
+        raise SMTPError(R.RCPT_SYNTAX, "bad recipient %r" % address[:80])
+    return Path(address, _parseParams(paramText, allowed))
+
+
+def parseHeloName(argument: str) -> str:
+    """The HELO/EHLO argument: one word (a domain or address literal) required."""
+    words = argument.split()
+    if not words:
+        raise SMTPError(R.HELO_SYNTAX, "missing name")
+    name = words[0]
+    if len(name) > MAX_DOMAIN or any(ord(c) < 33 or ord(c) == 127 for c in name):
+        raise SMTPError(R.HELO_SYNTAX, "bad name")
+    return name
+
+
+# -- the conversation ----------------------------------------------------------------
+
+# verb -> {state the command is allowed in: state afterwards (None: unchanged)}
+TRANSITIONS: Dict[str, Dict[str, Optional[str]]] = {
+    "HELO": {s: GREETED for s in _OPEN},
+    "EHLO": {s: GREETED for s in _OPEN},
+    "MAIL": {GREETED: MAIL},
+    "RCPT": {MAIL: RCPT, RCPT: RCPT},
+    "DATA": {RCPT: DATA},
+    "RSET": {s: None for s in _OPEN},
+    "NOOP": {s: None for s in _OPEN},
+    "HELP": {s: None for s in _OPEN},
+    "VRFY": {s: None for s in _OPEN},
+    "QUIT": {s: CLOSED for s in _OPEN},
+    "STARTTLS": {GREETED: CONNECTED},
+}
+
+# (verb, state) -> reply, for commands used out of sequence
+SEQUENCE_ERRORS: Dict[tuple, Reply] = {
+    ("MAIL", CONNECTED): R.SEND_HELLO_FIRST,
+    ("MAIL", MAIL): R.SENDER_ALREADY_GIVEN,
+    ("MAIL", RCPT): R.SENDER_ALREADY_GIVEN,
+    ("RCPT", CONNECTED): R.SENDER_NOT_GIVEN,
+    ("RCPT", GREETED): R.SENDER_NOT_GIVEN,
+    ("DATA", CONNECTED): R.RCPT_BEFORE_DATA,
+    ("DATA", GREETED): R.RCPT_BEFORE_DATA,
+    ("DATA", MAIL): R.RCPT_BEFORE_DATA,
+    ("STARTTLS", CONNECTED): R.SEND_HELLO_FIRST,
+    ("STARTTLS", MAIL): Reply(503, "5.5.1", "STARTTLS not allowed within a mail transaction"),
+    ("STARTTLS", RCPT): Reply(503, "5.5.1", "STARTTLS not allowed within a mail transaction"),
+}
+
+
+class SMTPSession(object):
+    """State and envelope of one SMTP conversation. See the module documentation."""
+
+    def __init__(self):
+        self.state = CONNECTED
+        self.heloName: Optional[str] = None
+        self.esmtp = False
+        self.tls = False
+        self.sender: Optional[Path] = None
+        self.recipients: List[Path] = []
+        self.rcptAttempts = 0
+        self.transactions = 0
+
+    def sequenceError(self, verb: str) -> Optional[Reply]:
+        """None if ``verb`` may be used now, else the reply for using it out of order."""
+        allowed = TRANSITIONS.get(verb)
+        if allowed is None or self.state in allowed:
+            return None
+        if verb == "DATA" and self.state == MAIL and self.rcptAttempts:
+            return R.NO_VALID_RECIPIENTS
+        return SEQUENCE_ERRORS.get((verb, self.state), Reply(503, "5.5.1", "Bad sequence of commands"))
+
+    def _move(self, verb: str) -> None:
+        allowed = TRANSITIONS[verb]
+        if self.state not in allowed:
+            raise SMTPStateError("%s is not allowed in state %s" % (verb, self.state))
+        nextState = allowed[self.state]
+        if nextState is not None:
+            self.state = nextState
+
+    def _clearTransaction(self) -> None:
+        self.sender = None
+        self.recipients = []
+        self.rcptAttempts = 0
+
+    def greet(self, name: str, esmtp: bool) -> None:
+        """HELO (``esmtp=False``) or EHLO: remember the name; any transaction is reset."""
+        self._move("EHLO" if esmtp else "HELO")
+        self.heloName = name
+        self.esmtp = esmtp
+        self._clearTransaction()
+
+    def startTransaction(self, sender: Path) -> None:
+        """MAIL was accepted."""
+        self._move("MAIL")
+        self.sender = sender
+
+    def recipientRefused(self) -> None:
+        """RCPT was answered with a failure (counts for DATA's reply)."""
+        if self.state not in (MAIL, RCPT):
+            raise SMTPStateError("RCPT outside a transaction")
+        self.rcptAttempts += 1
+
+    def addRecipient(self, recipient: Path) -> None:
+        """RCPT was accepted."""
+        self._move("RCPT")
+        self.rcptAttempts += 1
+        self.recipients.append(recipient)
+
+    def reset(self) -> None:
+        """RSET (or an aborted transaction): back to GREETED, or CONNECTED if never greeted."""
+        if self.state == CLOSED:
+            raise SMTPStateError("reset after close")
+        self.state = GREETED if self.heloName is not None else CONNECTED
+        self._clearTransaction()
+
+    def startData(self) -> None:
+        """DATA was accepted (354 sent)."""
+        self._move("DATA")
+
+    def endData(self) -> None:
+        """The message ended (whatever the outcome): the transaction is over."""
+        if self.state != DATA:
+            raise SMTPStateError("end of data outside DATA")
+        self.transactions += 1
+        self.state = GREETED
+        self._clearTransaction()
+
+    def tlsStarted(self) -> None:
+        """TLS is up: everything known about the client is forgotten (RFC 3207 4.2)."""
+        self._move("STARTTLS")
+        self.tls = True
+        self.heloName = None
+        self.esmtp = False
+        self._clearTransaction()
+
+    def close(self) -> None:
+        """QUIT, timeout or shutdown: nothing more is allowed."""
+        self.state = CLOSED
+
+    @property
+    def isOpen(self) -> bool:
+        return self.state != CLOSED
+
+
+class DataChecker(object):
+    """Checks message lines in DATA: size, line length, bare CR/LF. See the module docs."""
+
+    def __init__(self, maxSize: Optional[int], allowBareNewlines: bool = False):
+        self.maxSize = maxSize
+        self.allowBareNewlines = allowBareNewlines
+        self.size = 0
+        self.tooBig = False
+        self.longLine = False
+        self.bareNewline = False
+        self.finished = False
+
+    def line(self, raw: bytes) -> bool:
+        """Take one line (without CRLF); True if it is the terminating ".".
+
+        After a failure the caller should stop forwarding (``failed``), but
+        keep feeding lines until the terminator to stay in sync.
+        """
+        if self.finished:
+            raise SMTPStateError("line after the end of data")
+        if raw == b".":
+            self.finished = True
+            return True
+        self.size += len(raw) + 2
+        if self.maxSize is not None and self.size > self.maxSize:
+            self.tooBig = True
+        if not self.allowBareNewlines and (b"\n" in raw or b"\r" in raw):
+            self.bareNewline = True
+        return False
+
+    def lineTooLong(self, length: int) -> None:
+        """A line over TEXT_LINE_LIMIT was seen (and discarded by the framing)."""
+        self.size += length
+        self.longLine = True
+        if self.maxSize is not None and self.size > self.maxSize:
+            self.tooBig = True
+
+    @property
+    def failed(self) -> bool:
+        return self.tooBig or self.longLine or self.bareNewline
+
+    def failure(self) -> Optional[Reply]:
+        """The reply that must replace acceptance, or None if the message is fine."""
+        if self.tooBig:
+            return R.MESSAGE_TOO_BIG
+        if self.longLine:
+            return R.DATA_LINE_TOO_LONG
+        if self.bareNewline:
+            return R.BARE_NEWLINE
+        return None
+
+
+EXTENSION_PARAMETERS: Dict[str, FrozenSet[str]] = {
+    "SIZE": frozenset({"SIZE"}),
+    "8BITMIME": frozenset({"BODY"}),
+    "SMTPUTF8": frozenset({"SMTPUTF8"}),
+    "DSN": frozenset({"RET", "ENVID", "NOTIFY", "ORCPT"}),
+}
+
+
+def allowedParameters(extensions: Iterable[str], verb: str) -> FrozenSet[str]:
+    """ESMTP parameters a client may use with MAIL or RCPT, given the EHLO keywords offered
+    (e.g. ``["PIPELINING", "SIZE 10240000", "8BITMIME"]``)."""
+    mailOnly = {"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID"}
+    rcptOnly = {"NOTIFY", "ORCPT"}
+    names = set()
+    for extension in extensions:
+        keyword = extension.split()[0].upper() if extension.strip() else ""
+        names |= EXTENSION_PARAMETERS.get(keyword, frozenset())
+    return frozenset(names & (mailOnly if verb == "MAIL" else rcptOnly))
