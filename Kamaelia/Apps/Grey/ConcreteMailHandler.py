@@ -259,10 +259,14 @@ class ConcreteMailHandler(MailHandler):
             return None
         return (yield from self.getline_fromsmtpserver(timeout))
 
+    def makeBackendClient(self):
+        """The component that connects to the real server (a ``TCPClient``)."""
+        return TCPClient(self.smtp_ip, self.smtp_port, connect_timeout=self.connect_timeout)
+
     def connectToRealSMTPServer(self):
         """Generator: connect, read the banner, EHLO (and XCLIENT); True if ready."""
         self.dropBackend()
-        client = TCPClient(self.smtp_ip, self.smtp_port, connect_timeout=self.connect_timeout)
+        client = self.makeBackendClient()
         self.link((self, "tcp_outbox"), (client, "inbox"))
         self.link((self, "tcp_signal"), (client, "control"))
         self.link((client, "outbox"), (self, "tcp_inbox"))
@@ -281,8 +285,9 @@ class ConcreteMailHandler(MailHandler):
             _log.warning("%s: real SMTP server refused us: %s", self.name, banner)
             self.dropBackend()
             return False
-        if client.CSA_instance is not None:
-            client.CSA_instance.setInboxSize("inbox", self.backendInboxSize)
+        csa = getattr(client, "CSA_instance", None)
+        if csa is not None:
+            csa.setInboxSize("inbox", self.backendInboxSize)
         if not (yield from self._backendHello()):
             return False
         if "XCLIENT" in self.backendCaps and self.xclient and self.session.heloName:

@@ -1,0 +1,284 @@
+"""The pure SMTP layer: command and path parsing, the state table, DATA checks, replies."""
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from Kamaelia.Apps.Grey import SMTPReplies as R
+from Kamaelia.Apps.Grey.SMTPProtocol import (CONNECTED, DATA, GREETED, MAIL, RCPT, TRANSITIONS,
+                                             DataChecker, SMTPError, SMTPSession, SMTPStateError,
+                                             allowedParameters, decode, encode, parseCommand,
+                                             parseHeloName, parseMailFrom, parseRcptTo)
+from Kamaelia.Apps.Grey.SMTPReplies import Reply, ReplyError, ReplyParser, capabilities
+
+
+# -- commands -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("line,verb,argument", [
+    (b"HELO example.org", "HELO", "example.org"),
+    (b"helo example.org", "HELO", "example.org"),
+    (b"eHlO  Example.Org  ", "EHLO", "Example.Org"),
+    (b"MAIL FROM:<A@B.c>", "MAIL", "FROM:<A@B.c>"),
+    (b"quit", "QUIT", ""),
+    (b"  NOOP", "NOOP", ""),
+])
+def test_verbs_are_case_insensitive_and_arguments_keep_their_case(line, verb, argument):
+    command = parseCommand(line)
+    assert (command.verb, command.argument) == (verb, argument)
+
+
+@pytest.mark.parametrize("line", [b"", b"   ", b"12345", b"MA1L FROM:<a@b>", b"\x00\x01", b"<x>"])
+def test_lines_without_a_verb_are_unrecognised(line):
+    with pytest.raises(SMTPError) as e:
+        parseCommand(line)
+    assert e.value.reply.code == 500
+
+
+@given(st.binary(max_size=200))
+def test_decoding_is_lossless_for_any_bytes(raw):
+    assert encode(decode(raw)) == raw
+
+
+# -- paths --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argument,address,params", [
+    ("FROM:<>", "", {}),
+    ("FROM:<alice@example.org>", "alice@example.org", {}),
+    ("FROM: <alice@example.org>", "alice@example.org", {}),
+    ("from:alice@example.org", "alice@example.org", {}),
+    ("FROM:<Alice.Smith@Example.ORG>", "Alice.Smith@Example.ORG", {}),
+    ("FROM:<@relay1,@relay2:alice@example.org>", "alice@example.org", {}),
+    ('FROM:<"alice smith"@example.org>', '"alice smith"@example.org', {}),
+    ("FROM:<alice@[192.0.2.1]>", "alice@[192.0.2.1]", {}),
+    ("FROM:<alice@[IPv6:2001:db8::1]>", "alice@[IPv6:2001:db8::1]", {}),
+    ("FROM:<a@b.c> SIZE=1000 BODY=8BITMIME", "a@b.c", {"SIZE": "1000", "BODY": "8BITMIME"}),
+    ("FROM:<a@b.c> size=7 body=7bit", "a@b.c", {"SIZE": "7", "BODY": "7bit"}),
+    ("FROM:<ü@bücher.example> SMTPUTF8", "ü@bücher.example", {"SMTPUTF8": None}),
+])
+def test_mail_from_accepts_what_real_clients_send(argument, address, params):
+    path = parseMailFrom(argument, allowed={"SIZE", "BODY", "SMTPUTF8"})
+    assert path.address == address
+    assert path.params == params
+
+
+@pytest.mark.parametrize("argument,code", [
+    ("TO:<a@b.c>", 501),                 # wrong keyword
+    ("FROM:", 501),                      # no path
+    ("FROM:<a@b.c", 501),                # unterminated
+    ("FROM:<a..b@c.d>", 501),            # bad local part
+    ("FROM:<a@-b.c>", 501),              # bad domain
+    ("FROM:<a b@c.d>", 501),             # space outside quotes
+    ("FROM:<a@b.c> SIZE=abc", 501),
+    ("FROM:<a@b.c> SIZE=", 501),
+    ("FROM:<a@b.c> BODY=BINARYMIME", 501),
+    ("FROM:<a@b.c> SIZE=1 SIZE=2", 501),
+    ("FROM:<a@b.c> AUTH=<>", 555),       # not offered
+    ("FROM:<%s@b.c>" % ("x" * 65), 501),  # local part over 64
+])
+def test_mail_from_errors_carry_the_right_reply(argument, code):
+    with pytest.raises(SMTPError) as e:
+        parseMailFrom(argument, allowed={"SIZE", "BODY"})
+    assert e.value.reply.code == code
+
+
+@pytest.mark.parametrize("argument,address", [
+    ("TO:<bob@example.org>", "bob@example.org"),
+    ("TO:<postmaster>", "postmaster"),
+    ("TO:<PostMaster>", "PostMaster"),
+    ("to: <bob@example.org>", "bob@example.org"),
+])
+def test_rcpt_to_accepts_postmaster_without_a_domain(argument, address):
+    assert parseRcptTo(argument).address == address
+
+
+@pytest.mark.parametrize("argument", ["TO:<>", "TO:<bob>", "FROM:<bob@example.org>", "TO:"])
+def test_rcpt_to_refuses_bad_recipients(argument):
+    with pytest.raises(SMTPError) as e:
+        parseRcptTo(argument)
+    assert e.value.reply.code == 501
+
+
+def test_path_helpers():
+    path = parseRcptTo("TO:<Bob@Example.ORG>")
+    assert path.bracketed() == "<Bob@Example.ORG>"
+    assert path.domain() == "example.org"
+    assert parseRcptTo("TO:<postmaster>").domain() == ""
+
+
+def test_helo_name_is_one_word_and_required():
+    assert parseHeloName("client.example.org") == "client.example.org"
+    assert parseHeloName("[192.0.2.1] extra words") == "[192.0.2.1]"
+    with pytest.raises(SMTPError) as e:
+        parseHeloName("")
+    assert e.value.reply.code == 501
+
+
+def test_allowed_parameters_follow_the_offered_extensions():
+    offered = ["PIPELINING", "SIZE 10240000", "8BITMIME", "ENHANCEDSTATUSCODES"]
+    assert allowedParameters(offered, "MAIL") == {"SIZE", "BODY"}
+    assert allowedParameters(offered + ["DSN"], "RCPT") == {"NOTIFY", "ORCPT"}
+    assert allowedParameters(["PIPELINING"], "MAIL") == frozenset()
+
+
+# -- the state table ------------------------------------------------------------------------
+
+def test_sequence_errors_before_hello():
+    session = SMTPSession()
+    assert session.sequenceError("MAIL") == R.SEND_HELLO_FIRST
+    assert session.sequenceError("RCPT") == R.SENDER_NOT_GIVEN
+    assert session.sequenceError("DATA") == R.RCPT_BEFORE_DATA
+    for verb in ("HELO", "EHLO", "NOOP", "RSET", "QUIT", "VRFY", "HELP"):
+        assert session.sequenceError(verb) is None
+
+
+def test_a_whole_transaction_walks_the_table():
+    session = SMTPSession()
+    session.greet("client", esmtp=True)
+    assert session.state == GREETED
+    session.startTransaction(parseMailFrom("FROM:<a@b.c>"))
+    assert session.sequenceError("MAIL") == R.SENDER_ALREADY_GIVEN
+    assert session.sequenceError("DATA") == R.RCPT_BEFORE_DATA
+    session.addRecipient(parseRcptTo("TO:<x@y.z>"))
+    assert session.state == RCPT
+    session.startData()
+    assert session.state == DATA
+    session.endData()
+    assert session.state == GREETED and session.sender is None and session.recipients == []
+    assert session.transactions == 1
+
+
+def test_data_after_only_refused_recipients_is_554():
+    session = SMTPSession()
+    session.greet("client", esmtp=False)
+    session.startTransaction(parseMailFrom("FROM:<a@b.c>"))
+    session.recipientRefused()
+    assert session.sequenceError("DATA") == R.NO_VALID_RECIPIENTS
+
+
+def test_rset_and_rehello_reset_the_transaction_but_rset_keeps_the_greeting():
+    session = SMTPSession()
+    session.greet("client", esmtp=True)
+    session.startTransaction(parseMailFrom("FROM:<a@b.c>"))
+    session.reset()
+    assert session.state == GREETED and session.heloName == "client"
+    session.startTransaction(parseMailFrom("FROM:<a@b.c>"))
+    session.greet("other", esmtp=True)
+    assert session.state == GREETED and session.sender is None
+
+
+def test_starttls_forgets_everything_about_the_client():
+    session = SMTPSession()
+    assert session.sequenceError("STARTTLS") == R.SEND_HELLO_FIRST
+    session.greet("client", esmtp=True)
+    session.tlsStarted()
+    assert session.tls and session.heloName is None and session.state == CONNECTED
+    assert session.sequenceError("MAIL") == R.SEND_HELLO_FIRST
+
+
+def test_using_the_session_out_of_order_is_our_bug():
+    session = SMTPSession()
+    with pytest.raises(SMTPStateError):
+        session.startTransaction(parseMailFrom("FROM:<a@b.c>"))
+    with pytest.raises(SMTPStateError):
+        session.endData()
+
+
+def test_every_table_entry_names_real_states():
+    states = {CONNECTED, GREETED, MAIL, RCPT, DATA, "CLOSED"}
+    for verb, moves in TRANSITIONS.items():
+        assert set(moves) <= states
+        assert {s for s in moves.values() if s is not None} <= states
+
+
+# -- DATA checks ----------------------------------------------------------------------------
+
+def test_only_a_lone_dot_ends_the_message():
+    checker = DataChecker(maxSize=None)
+    for line in (b"..", b". ", b".x", b"", b"a.", b".\r", b"\n."):
+        assert checker.line(line) is False
+    assert checker.line(b".") is True
+
+
+@pytest.mark.parametrize("line", [b"abc\ndef", b"\n.", b".\n", b"x\r", b"\rMAIL FROM:<a@b>"])
+def test_bare_cr_or_lf_inside_a_line_refuses_the_message(line):
+    checker = DataChecker(maxSize=None)
+    checker.line(line)
+    checker.line(b".")
+    assert checker.failure() == R.BARE_NEWLINE
+
+
+def test_size_is_counted_as_sent_and_enforced():
+    checker = DataChecker(maxSize=10)
+    checker.line(b"12345678")
+    assert not checker.failed
+    checker.line(b"x")
+    assert checker.failure() == R.MESSAGE_TOO_BIG
+
+
+def test_an_over_long_line_refuses_the_message():
+    checker = DataChecker(maxSize=None)
+    checker.lineTooLong(2000)
+    assert checker.failure() == R.DATA_LINE_TOO_LONG
+
+
+# -- replies --------------------------------------------------------------------------------
+
+def test_reply_formatting_single_and_multi_line():
+    assert str(R.GREYLISTED) == "451 4.7.1 Please try again later"
+    reply = Reply(250, None, "mx.example.org", "PIPELINING", "SIZE 100")
+    assert reply.toLines() == ["250-mx.example.org", "250-PIPELINING", "250 SIZE 100"]
+    assert R.CLOSING.format(servername="mx").toLines() == ["221 2.0.0 mx closing connection"]
+
+
+def test_parser_assembles_multi_line_replies_and_enhanced_codes():
+    parser = ReplyParser()
+    assert parser.feed(b"250-first") is None
+    assert parser.partial
+    reply = parser.feed(b"250 last")
+    assert reply.lines == ["first", "last"] and not parser.partial
+    reply = parser.feed(b"550 5.1.1 <x@y>: Recipient address rejected")
+    assert (reply.code, reply.enhanced, reply.lines) == (550, "5.1.1", ["<x@y>: Recipient address rejected"])
+    assert parser.feed(b"354").lines == [""]
+
+
+@pytest.mark.parametrize("line", [b"", b"25", b"abc ok", b"250x", b"999 no", b"100 too low"])
+def test_parser_refuses_malformed_lines(line):
+    with pytest.raises(ReplyError):
+        ReplyParser().feed(line)
+
+
+def test_parser_refuses_a_code_change_inside_a_reply():
+    parser = ReplyParser()
+    parser.feed(b"250-one")
+    with pytest.raises(ReplyError):
+        parser.feed(b"251 two")
+
+
+def test_capabilities_from_an_ehlo_reply():
+    parser = ReplyParser()
+    for line in (b"250-backend.example", b"250-PIPELINING", b"250-SIZE 10240000",
+                 b"250-XCLIENT NAME ADDR PROTO HELO", b"250 8bitmime"):
+        reply = parser.feed(line)
+    caps = capabilities(reply)
+    assert caps["SIZE"] == ("10240000",)
+    assert caps["XCLIENT"] == ("NAME", "ADDR", "PROTO", "HELO")
+    assert "8BITMIME" in caps and "BACKEND.EXAMPLE" not in caps
+
+
+def test_enhanced_code_is_added_when_missing():
+    assert Reply(550, None, "no").withEnhanced().enhanced == "5.0.0"
+    assert Reply(250, "2.1.5", "ok").withEnhanced().enhanced == "2.1.5"
+
+
+@settings(max_examples=200)
+@given(st.lists(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+                min_size=1, max_size=5),
+       st.sampled_from([250, 354, 421, 451, 550]))
+def test_formatting_then_parsing_gives_back_the_reply(lines, code):
+    lines = [l.strip() for l in lines]
+    original = Reply(code, None, *lines)
+    parser = ReplyParser()
+    parsed = None
+    for wire in original.toLines():
+        parsed = parser.feed(wire.encode())
+    assert parsed.code == code
+    assert [l.strip() for l in parsed.lines] == [l.strip() for l in original.lines] or parsed.enhanced
