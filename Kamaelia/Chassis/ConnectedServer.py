@@ -78,7 +78,7 @@ import socket
 from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent
 from Axon.Ipc import shutdownMicroprocess
 from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA, socketShutdown
-from Kamaelia.Internet.TCPServer import TCPServer
+from Kamaelia.Internet.TCPServer import TCPServer, serverFor
 
 _log = logging.getLogger(__name__)
 
@@ -112,14 +112,7 @@ class ServerCore(AdaptiveCommsComponent):
             self._makeServer()
 
     def _makeServer(self):
-        argd = {"listenport": self.port}
-        if self.socketOptions is not None:
-            argd["socketOptions"] = self.socketOptions
-        if self.host:
-            argd["host"] = self.host
-        self.server = self.TCPS(**argd)
-        if self.server.listener is not None:
-            self.port = self.server.listenport
+        self.server = serverFor(self)
 
     def initialiseServerSocket(self):
         """Create (if not done yet), link and activate the TCPServer."""

@@ -56,7 +56,7 @@ import socket
 from Axon.Component import component
 from Axon.Ipc import newComponent, producerFinished
 from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA
-from Kamaelia.Internet.TCPServer import TCPServer
+from Kamaelia.Internet.TCPServer import TCPServer, serverFor
 
 _log = logging.getLogger(__name__)
 
@@ -90,14 +90,7 @@ class SingleServer(component):
 
     def __init__(self, **argd):
         super().__init__(**argd)
-        argd = {"listenport": self.port}
-        if self.socketOptions is not None:
-            argd["socketOptions"] = self.socketOptions
-        if self.host:
-            argd["host"] = self.host
-        self.server = self.TCPS(**argd)
-        if self.server.listener is not None:
-            self.port = self.server.listenport
+        self.server = serverFor(self)
         self.CSA = None
         self._links = []
         self._stopping = False

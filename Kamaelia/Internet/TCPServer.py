@@ -119,6 +119,23 @@ def _options(socketOptions):
     return list(socketOptions)
 
 
+def serverFor(owner):
+    """``owner.TCPS(...)`` built from ``owner.port``, ``owner.host``, ``owner.socketOptions``.
+
+    Used by ``ServerCore`` and ``SingleServer``, which both create their
+    TCPServer from those attributes and then adopt its real port.
+    """
+    argd = {"listenport": owner.port}
+    if owner.socketOptions is not None:
+        argd["socketOptions"] = owner.socketOptions
+    if owner.host:
+        argd["host"] = owner.host
+    server = owner.TCPS(**argd)
+    if server.listener is not None:
+        owner.port = server.listenport
+    return server
+
+
 class TCPServer(component):
     """Listens on a port and makes a CSA per accepted connection. See the module docs."""
 
