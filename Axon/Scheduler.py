@@ -375,9 +375,19 @@ class scheduler(microprocess):
         selector = self._ensureSelector()
         entry = self._io.get(fileobj)
         if entry is None:
-            entry = self._io[fileobj] = [None, None]
+            entry = [None, None]
             entry[index] = (callback, args)
-            selector.register(fileobj, self._events(entry), entry)
+            try:
+                selector.register(fileobj, self._events(entry), entry)
+            except KeyError:
+                # A file closed without being unregistered left its descriptor
+                # number behind, now reused: forget the stale registration.
+                stale = selector.get_key(fileobj)
+                _log.warning("dropping a stale I/O registration for %r", stale.fileobj)
+                selector.unregister(stale.fileobj)
+                self._io.pop(stale.fileobj, None)
+                selector.register(fileobj, self._events(entry), entry)
+            self._io[fileobj] = entry
         else:
             entry[index] = (callback, args)
             selector.modify(fileobj, self._events(entry), entry)

@@ -292,6 +292,8 @@ class ConnectedSocketAdapter(component):
             return self.socket.recv(self.recvSize)
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
             return None
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return b""          # TLS closed by the peer (cleanly or not): end of stream
 
     def _deliver_out(self, chunk):
         """Send a received chunk on "outbox"; False (chunk held) if the consumer is full."""
