@@ -75,9 +75,6 @@ has nothing to do; a child's termination wakes it.
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("Carousel",)
-
-
 class Carousel(component):
     """Carousel(componentFactory[, make1stRequest]) -> runs children made by
     ``componentFactory(message)`` for each message on "next", one at a time.
@@ -172,3 +169,6 @@ class Carousel(component):
         """Send ``message`` to the current child's "control" (if there is a child)."""
         if self.child is not None:
             self.send(message, "_signal")
+
+
+__kamaelia_components__ = (Carousel,)

@@ -87,8 +87,6 @@ import logging
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("Graphline",)
-
 _log = logging.getLogger(__name__)
 
 
@@ -219,3 +217,6 @@ class Graphline(component):
             if child._isStopped():
                 self.removeChild(child)
         return not self.children
+
+
+__kamaelia_components__ = (Graphline,)

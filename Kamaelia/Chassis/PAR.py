@@ -62,9 +62,6 @@ linked.
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-__kamaelia_components__ = ("PAR",)
-
-
 class PAR(component):
     """PAR(*components, **argd) -> runs ``components`` in parallel, merging their output.
 
@@ -145,3 +142,6 @@ class PAR(component):
             if child._isStopped():
                 self.removeChild(child)
         return not self.children
+
+
+__kamaelia_components__ = (PAR,)

@@ -59,9 +59,6 @@ A pipeline of no components terminates at once.
 from Axon.Component import component
 from Kamaelia.Support.Deprecate import makeClassStub
 
-__kamaelia_components__ = ("Pipeline",)
-
-
 class Pipeline(component):
     """Pipeline(*components, **argd) -> a component wiring ``components`` in a line.
 
@@ -115,3 +112,6 @@ class Pipeline(component):
 pipeline = makeClassStub(
     Pipeline,
     "pipeline is deprecated: use Kamaelia.Chassis.Pipeline.Pipeline (capital P)")
+
+
+__kamaelia_components__ = (Pipeline,)

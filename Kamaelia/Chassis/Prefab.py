@@ -65,9 +65,6 @@ both have terminated.
 
 from Kamaelia.Chassis.Graphline import Graphline
 
-__kamaelia_prefabs__ = ("JoinChooserToCarousel",)
-
-
 def JoinChooserToCarousel(chooser, carousel):
     """A Graphline joining ``chooser`` to ``carousel`` (see the module documentation)."""
     return Graphline(
@@ -83,3 +80,6 @@ def JoinChooserToCarousel(chooser, carousel):
             ("CAROUSEL", "signal"): ("self", "signal"),
         },
     )
+
+
+__kamaelia_prefabs__ = (JoinChooserToCarousel,)

@@ -53,9 +53,6 @@ import sys
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 
-__kamaelia_components__ = ("Seq",)
-
-
 class Seq(component):
     """Seq(*sequence) -> runs the components of ``sequence`` one after another.
 
@@ -87,3 +84,6 @@ class Seq(component):
                 yield 1
             self.removeChild(item)
         self.send(producerFinished(self), "signal")
+
+
+__kamaelia_components__ = (Seq,)

@@ -22,7 +22,8 @@ from Kamaelia.Chassis.Graphline import Graphline
 from Kamaelia.Support.Deprecate import deprecationWarning
 
 __all__ = ["Graphline"]
-__kamaelia_components__ = ("Graphline",)
-
 deprecationWarning("Kamaelia.Util.Graphline is deprecated: "
                    "import Graphline from Kamaelia.Chassis.Graphline instead")
+
+
+__kamaelia_components__ = (Graphline,)

@@ -22,7 +22,8 @@ from Kamaelia.Chassis.Pipeline import Pipeline, pipeline
 from Kamaelia.Support.Deprecate import deprecationWarning
 
 __all__ = ["Pipeline", "pipeline"]
-__kamaelia_components__ = ("Pipeline",)
-
 deprecationWarning("Kamaelia.Util.PipelineComponent is deprecated: "
                    "import Pipeline from Kamaelia.Chassis.Pipeline instead")
+
+
+__kamaelia_components__ = (Pipeline,)
