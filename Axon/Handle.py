@@ -15,7 +15,7 @@ Example Usage
 -------------
 ::
 
-    import queue
+    import queue, time
     from Axon.background import background
     from Axon.Handle import Handle
     from Axon.Component import component
@@ -38,7 +38,8 @@ Example Usage
             print(h.get("outbox"))        # HELLO
             break
         except queue.Empty:
-            ...                           # not there yet: do something else
+            time.sleep(0.01)              # or do other work: get() never blocks
+                                          # (likefile offers a blocking get)
     h.put(shutdownMicroprocess(), "control")
     bg.stop()
 

@@ -13,6 +13,7 @@ Example Usage
 -------------
 ::
 
+    from Axon.Component import component
     from Axon.Testing import ComponentHarness
     from Axon.Ipc import producerFinished
     from Kamaelia.Util.PureTransformer import PureTransformer
@@ -29,8 +30,18 @@ Example Usage
         assert h.finished
         assert isinstance(h.get("signal"), producerFinished)
 
+    class Alarm(component):
+        timeout = 60
+        def main(self):
+            self.scheduler.callLater(self.timeout, self.unpause)
+            start = self.scheduler.clock()
+            while self.scheduler.clock() < start + self.timeout:
+                self.pause()
+                yield 1
+            self.send("timeout", "outbox")
+
     def test_timeout_fires():
-        h = ComponentHarness(SomethingWithATimer(timeout=60))
+        h = ComponentHarness(Alarm(timeout=60))
         h.advance(59);  assert not h.ready("outbox")
         h.advance(1);   assert h.get("outbox") == "timeout"
 

@@ -9,8 +9,9 @@ Kamaelia.Internet.UDP: send and receive UDP datagrams
   "target" changes where datagrams go.
 * ``PostboxPeer(localaddr, localport)`` -- each item on "inbox" is
   ``(host, port, data)``: send ``data`` there.
-* ``BasicPeer`` -- the base class; on its own, items on "inbox" are
-  ``(data, (host, port))``, the same shape it emits, so it can reply.
+* ``BasicPeer(localaddr, localport)`` -- the base class; on its own, items
+  on "inbox" are ``(data, (host, port))``, the same shape it emits, so it
+  can reply to whoever sent a datagram.
 
 Example Usage
 -------------
@@ -77,6 +78,15 @@ class BasicPeer(component):
 
     localaddr = "0.0.0.0"
     localport = 0
+
+    def __init__(self, localaddr=None, localport=None, **argd):
+        super().__init__(**argd)
+        if localaddr is not None:
+            self.localaddr = localaddr
+        if localport is not None:
+            self.localport = localport
+        if type(self) is BasicPeer:
+            self._openSocket()
 
     def _openSocket(self, family=None):
         sock = socket.socket(family or _family(self.localaddr), socket.SOCK_DGRAM)
@@ -155,9 +165,7 @@ class SimplePeer(BasicPeer):
 
     def __init__(self, localaddr="0.0.0.0", localport=0, receiver_addr="0.0.0.0",
                  receiver_port=0, **argd):
-        super().__init__(**argd)
-        self.localaddr = localaddr
-        self.localport = localport
+        super().__init__(localaddr, localport, **argd)
         self.receiver_addr = receiver_addr
         self.receiver_port = receiver_port
         self._openSocket(_family(receiver_addr) if ":" in receiver_addr else None)
@@ -183,9 +191,7 @@ class PostboxPeer(BasicPeer):
     Inboxes = dict(BasicPeer.Inboxes, inbox="(host, port, data) to send")
 
     def __init__(self, localaddr="0.0.0.0", localport=0, **argd):
-        super().__init__(**argd)
-        self.localaddr = localaddr
-        self.localport = localport
+        super().__init__(localaddr, localport, **argd)
         self._openSocket()
 
     def handleInbox(self):

@@ -198,3 +198,36 @@ def test_single_server_serves_one_client_at_a_time(system, helpers):
     third.sendall(b"again")
     assert w.received.get(timeout=5) == b"again"
     third.close()
+
+
+def test_basic_peer_on_its_own_replies_to_addresses_given_with_the_data():
+    """BasicPeer(localaddr, localport): (data, (host, port)) in, same shape out."""
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.1", 0))
+    other.settimeout(5)
+    from Kamaelia.Internet.UDP import BasicPeer
+    peer = BasicPeer(localaddr="127.0.0.1")
+    h = ComponentHarness(peer)
+    h.put((b"ping", other.getsockname()))
+    h.runUntilIdle()
+    data, address = other.recvfrom(10)
+    assert data == b"ping" and address[1] == peer.localport
+    other.sendto(b"pong", address)
+    runUntil(h, lambda: h.ready("outbox"))
+    assert h.get("outbox") == (b"pong", other.getsockname())
+    other.close()
+
+
+def test_legacy_single_server_and_simple_server_modules_reexport_with_a_warning():
+    import importlib
+    import warnings
+    from Kamaelia.Chassis.ConnectedServer import SimpleServer
+    from Kamaelia.Support.Deprecate import KamaeliaDeprecationWarning
+    for name, attribute, expected in (("Kamaelia.SingleServer", "SingleServer", SingleServer),
+                                      ("Kamaelia.SimpleServerComponent", "SimpleServer", SimpleServer)):
+        module = importlib.import_module(name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            module = importlib.reload(module)
+        assert getattr(module, attribute) is expected
+        assert any(issubclass(w.category, KamaeliaDeprecationWarning) for w in caught)
