@@ -5,8 +5,8 @@ TCP echo through Kamaelia's ServerCore against an asyncio streams echo server
 
 Run::
 
-    python3 bench/tcp_echo.py            # full run: 100, 1,000, 10,000 connections, ~5 minutes
-    python3 bench/tcp_echo.py --quick    # smoke run: 100 and 1,000 connections, ~30 seconds
+    python3 bench/tcp_echo.py            # full run: 100, 1,000, 10,000 connections, ~4 minutes
+    python3 bench/tcp_echo.py --quick    # smoke run: 100 and 1,000 connections, ~15 seconds
     python3 bench/tcp_echo.py --counts 100,2000 --duration 3 --rounds 2
 
 Everything is on the loopback interface (127.0.0.1) and every loop is
