@@ -32,7 +32,17 @@ from aiosmtpd.controller import Controller
 START_DEADLINE = 20.0
 STOP_DEADLINE = 4.0
 REPLY_DEADLINE = 10.0
+# The repository under test: the child imports Axon and Kamaelia from here, whatever
+# copy an editable install points at.
+SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
 LISTENING = re.compile(r"Kamaelia Grey listening on (\S+):(\d+), relaying to (\S+):(\d+)")
+
+
+def childEnvironment():
+    """os.environ with SOURCE_ROOT first on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (SOURCE_ROOT, env.get("PYTHONPATH")) if p)
+    return env
 
 
 def waitFor(condition, deadline=10.0, interval=0.02, message="condition"):
@@ -214,7 +224,7 @@ class Greylister(object):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "Kamaelia.Apps.Grey.Application", "--config", self.configPath],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-            cwd=self.directory)
+            cwd=self.directory, env=childEnvironment())
         stderr.close()
 
         def listening():

@@ -1,0 +1,153 @@
+"""What the client hears when the real mail server is down, refuses, or is slow.
+
+The greylister never says 250 for a message the real server did not accept
+(DESIGN.md decision 8): every failure there becomes a 4xx/5xx to the client.
+"""
+
+import time
+
+from Kamaelia.Apps.Grey import SMTPReplies as R
+
+
+def test_backend_down_gives_451_at_mail_and_the_session_goes_on(grey, e2e):
+    """Nothing listening at smtp_ip:smtp_port: EHLO is still answered, MAIL gets 451 4.4.1,
+    and the client may try again on the same connection."""
+    g = grey(e2e.freePort(), allowed_senders=["127.0.0.1"])
+    with g.connect() as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        failed = c.command("MAIL FROM:<a@example.net>")
+        assert (failed.code, failed.lines) == (451, [str(R.BACKEND_UNAVAILABLE)[4:]])
+        again = c.command("MAIL FROM:<a@example.net>")
+        assert again.code == 451
+        c.expect("NOOP", 250)
+        c.expect("QUIT", 221)
+    assert g.running()
+
+
+def test_backend_coming_back_is_used_again(grey, e2e):
+    """After a failed attempt, the next MAIL connects again; once the server is up the mail goes
+    through, exactly once."""
+    backend = e2e.Backend()
+    backend.down()
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    try:
+        with g.connect() as c:
+            c.banner()
+            c.expect("EHLO client.test", 250)
+            c.expect("MAIL FROM:<a@example.net>", 451)
+            backend.start()
+            replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("back"), helo=None)
+            assert [r.code for r in replies] == [250, 250, 354, 250]
+        assert len(backend.waitForMessages(1)) == 1
+    finally:
+        backend.down()
+
+
+def test_backend_refusing_a_recipient_reaches_the_client(grey, backend, e2e):
+    """The real server's 550 for one recipient is relayed to the client at RCPT; the message goes
+    to the other recipients only."""
+    backend.handler.refuseRecipients["nobody@example.org"] = "550 5.1.1 <nobody@example.org>: user unknown"
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    with g.connect() as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("MAIL FROM:<a@example.net>", 250)
+        refused = c.command("RCPT TO:<nobody@example.org>")
+        assert refused.code == 550 and "user unknown" in refused.text
+        c.expect("RCPT TO:<somebody@example.org>", 250)
+        c.expect("DATA", 354)
+        c.send(e2e.dotStuff(e2e.message("partial")))
+        assert c.reply().code == 250
+        c.expect("QUIT", 221)
+    [(_, recipients, _)] = backend.waitForMessages(1)
+    assert recipients == ["somebody@example.org"]
+
+
+def test_backend_refusing_every_recipient_makes_data_fail(grey, backend, e2e):
+    """If the real server refused every recipient, DATA is not accepted (503/554) and nothing is
+    sent."""
+    backend.handler.refuseRecipients["nobody@example.org"] = "550 5.1.1 user unknown"
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    with g.connect() as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("MAIL FROM:<a@example.net>", 250)
+        c.expect("RCPT TO:<nobody@example.org>", 550)
+        assert c.command("DATA").code in (503, 554)
+        c.expect("NOOP", 250)
+    assert backend.messages == []
+
+
+def test_backend_refusing_at_end_of_data_reaches_the_client_and_nothing_is_accepted(grey, backend, e2e):
+    """The real server's 554 after the final dot is what the client hears; the result log does
+    not say ACCEPTED, and the message is not at the backend."""
+    backend.handler.dataReply = "554 5.7.1 Content rejected by policy"
+    g = grey(backend)
+    with g.connect() as c:
+        c.banner()
+        assert c.transaction("a@example.net", ["b@example.org"], e2e.message("bad"))[-1].code == 451
+        replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("bad"), helo=None)
+        assert [r.code for r in replies] == [250, 250, 354, 554]
+        assert "Content rejected by policy" in replies[-1].text
+        c.expect("NOOP", 250)
+    assert backend.messages == [] and len(backend.handler.refusedAtData) == 1
+    lines = g.waitForResults(2)
+    assert lines[0].endswith("| DEFERRED | ")
+    assert "ACCEPTED" not in lines[1] and "554" in lines[1], lines[1]
+
+
+def test_backend_slower_than_backend_timeout_gives_451_and_nothing_is_lost_or_duplicated(grey, backend, e2e):
+    """A backend that takes longer than backend_timeout to answer RCPT: the client gets 451 (the
+    transaction is abandoned, the slow connection dropped); a retry once the backend is quick
+    again is delivered exactly once, even after the slow answer has come and gone."""
+    backend.handler.delays["RCPT"] = 2.5
+    g = grey(backend, allowed_senders=["127.0.0.1"], backend_timeout=1)
+    with g.connect() as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("MAIL FROM:<slow@example.net>", 250)
+        started = time.monotonic()
+        timedOut = c.command("RCPT TO:<x@example.org>")
+        assert timedOut.code == 451, timedOut
+        assert 0.9 <= time.monotonic() - started < 2.4
+        assert c.command("DATA").code == 503     # the transaction was abandoned
+        backend.handler.delays.clear()
+        replies = c.transaction("slow@example.net", ["x@example.org"], e2e.message("once"), helo=None)
+        assert [r.code for r in replies] == [250, 250, 354, 250]
+    backend.waitForMessages(1)
+    # the slow RCPT was answered on a connection the proxy had already dropped
+    e2e.waitFor(lambda: len([cmd for cmd in backend.handler.commands if cmd[0] == "RCPT"]) == 2,
+                message="both RCPTs at the backend")
+    e2e.waitFor(lambda: time.monotonic() - started > 2.6, deadline=5, message="the slow reply's time")
+    assert len(backend.messages) == 1
+
+
+def test_slow_final_reply_is_waited_for_and_delivered_once(grey, backend, e2e):
+    """backend_timeout is per command; the reply after the final dot may take longer (RFC 5321
+    allows 10 minutes): the client waits and hears the real 250, and the message arrives once."""
+    backend.handler.delays["DATA"] = 2
+    g = grey(backend, allowed_senders=["127.0.0.1"], backend_timeout=1)
+    with g.connect() as c:
+        c.banner()
+        replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("patience"))
+        assert [r.code for r in replies] == [250, 250, 250, 354, 250]
+        c.expect("QUIT", 221)
+    assert len(backend.waitForMessages(1)) == 1
+
+
+def test_backend_gone_before_data_gives_451_not_250(grey, backend, e2e):
+    """The real server disappears between RCPT and DATA: the client hears a 4xx, never 250."""
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    with g.connect() as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("MAIL FROM:<a@example.net>", 250)
+        c.expect("RCPT TO:<b@example.org>", 250)
+        backend.down()
+        reply = c.command("DATA")
+        if reply.code == 354:
+            c.send(e2e.dotStuff(e2e.message("lost?")))
+            reply = c.reply()
+        assert 400 <= reply.code < 500, reply
+    assert backend.messages == []
