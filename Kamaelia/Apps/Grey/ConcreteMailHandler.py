@@ -676,9 +676,12 @@ class ConcreteMailHandler(MailHandler):
         self.send(TLSRequest(self.tlsContext, server_side=True), "makessl")
 
         def ready():
+            # Once the handshake is done, what is on "inbox" came over TLS: keep it.
+            if self.dataReady("sslready") or not self.client_connected:
+                return True
             while self.dataReady("inbox"):
                 self.recv("inbox")          # plaintext sent before the handshake: discarded
-            return bool(self.dataReady("sslready")) or not self.client_connected
+            return False
 
         outcome = yield from self.waitFor(ready, self.inactivity_timeout)
         if outcome != "ok" or not self.dataReady("sslready"):
