@@ -28,12 +28,14 @@ When ``max_sessions`` conversations are already open, a new client is
 answered "421 4.7.0 ... Too many connections" and disconnected.
 
 ``drain(grace)`` (thread-safe through ``scheduler.callSoonThreadsafe``)
-stops accepting, asks every open session to finish: a session waiting for a
-command says "421 4.3.2 ... shutting down" and closes at once; one in the
-middle of a transaction finishes it first (so an accepted message still
-reaches the real server). Once every session has closed, or after ``grace``
-seconds, the server stops (closing whatever is left) and calls
-``whenDrained`` if set.
+asks every open session to finish: a session waiting for a command says
+"421 4.3.2 ... shutting down" and closes at once; one in the middle of a
+transaction finishes it first (so an accepted message still reaches the
+real server). A client connecting during the drain is answered "421 4.3.2
+... shutting down" and disconnected (the listening socket stays open until
+the end, because the ``TCPServer`` is what reports closed connections). Once
+every session has closed, or after ``grace`` seconds, the server stops
+(closing whatever is left) and calls ``whenDrained`` if set.
 
 Termination
 -----------
@@ -65,12 +67,13 @@ class SMTPTCPServer(TCPServer):
 
 
 class Refuser(component):
-    """Tells a client there are too many connections, then closes."""
+    """Tells a client there are too many connections (or ``refusal``), then closes."""
 
     servername = "localhost"
+    refusal = R.TOO_MANY_SESSIONS
 
     def main(self):
-        self.send("\r\n".join(R.TOO_MANY_SESSIONS.format(servername=self.servername).toLines())
+        self.send("\r\n".join(self.refusal.format(servername=self.servername).toLines())
                   + "\r\n", "outbox")
         self.send(producerFinished(self), "signal")
         yield 1
@@ -90,11 +93,15 @@ class GreylistServer(ServerCore):
         self._graceTimer = None
 
     def mkProtocolHandler(self, **sock_info):
-        if len(self.connectedSockets) >= self.max_sessions or self.draining:
+        servername = getattr(self.protocol, "servername", "localhost")
+        if self.draining:
+            self.refused += 1
+            return Refuser(servername=servername, refusal=R.SHUTTING_DOWN)
+        if len(self.connectedSockets) >= self.max_sessions:
             self.refused += 1
             _log.warning("refusing a connection from %s: %d sessions already open",
                          sock_info.get("peer"), len(self.connectedSockets))
-            return Refuser(servername=getattr(self.protocol, "servername", "localhost"))
+            return Refuser(servername=servername)
         return super().mkProtocolHandler(**sock_info)
 
     def drain(self, grace=60):
@@ -103,8 +110,6 @@ class GreylistServer(ServerCore):
             return
         self.draining = True
         _log.info("draining: %d open sessions, %s s grace", len(self.connectedSockets), grace)
-        if self.server is not None:
-            self.send(serverShutdown(), "_serversignal")
         for csa in list(self.connectedSockets):
             try:
                 inboxes, outboxes, handler = self.retrieveTrackedResourceInformation(csa)
