@@ -62,6 +62,7 @@ from Kamaelia.Apps.Grey.MaildirServer import MaildirServer
 from Kamaelia.Apps.Grey.PeriodicWakeup import PeriodicWakeup
 from Kamaelia.Apps.Grey.WakeableIntrospector import LoggingWakeableIntrospector
 from Kamaelia.Chassis.Pipeline import Pipeline
+from Kamaelia.IPC import serverShutdown
 
 _log = logging.getLogger("Kamaelia.Apps.Grey")
 
@@ -227,9 +228,11 @@ class GreylistApplication(object):
 
     def stopAll(self):
         """Stop every component (in the scheduler's thread)."""
-        for component in self.extras + [self.service, self.backend]:
+        for component in self.extras + [self.service]:
             if component is not None and not component._isStopped():
                 component._deliver(producerFinished(), "control")
+        if self.backend is not None and not self.backend._isStopped():
+            self.backend._deliver(serverShutdown(), "control")     # a ServerCore
         self.scheduler.callLater(5, self.scheduler.stop)
 
     def drain(self):
