@@ -212,10 +212,14 @@ class GreylistApplication(object):
         self.service.registerAsService(self.service.tracker)
         self.service.activate()
         self.protocol = makeProtocol(config, tlsContext(config))
-        self.server = GreylistServer(protocol=self.protocol, port=config["port"],
-                                     host=config["listen_address"],
-                                     max_sessions=config["max_sessions"],
-                                     whenDrained=self.stopAll).activate()
+        server = GreylistServer(protocol=self.protocol, port=config["port"],
+                                host=config["listen_address"],
+                                max_sessions=config["max_sessions"],
+                                whenDrained=self.stopAll)
+        if server.server is not None and server.server.listener is None:
+            raise OSError("cannot listen on %s port %s: %s" % (
+                config["listen_address"] or "*", config["port"], server.server.bindError))
+        self.server = server.activate()
         introspection = Pipeline(PeriodicWakeup(interval=300),
                                  LoggingWakeableIntrospector(config["greylist_debuglog"] or os.devnull))
         expiry = PeriodicWakeup(interval=EXPIRY_INTERVAL)
