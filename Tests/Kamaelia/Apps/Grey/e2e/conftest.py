@@ -16,11 +16,14 @@
 """
 
 import asyncio
+import datetime
+import ipaddress
 import os
 import types
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -28,6 +31,10 @@ import time
 import pytest
 
 from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 START_DEADLINE = 20.0
 STOP_DEADLINE = 4.0
@@ -360,6 +367,42 @@ def grey(tmp_path, request):
         pytest.fail("; ".join(problems))
 
 
+# -- TLS ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """(certificate path, key path) of a self-signed certificate for localhost / 127.0.0.1."""
+    directory = tmp_path_factory.mktemp("tls")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    certPath, keyPath = directory / "cert.pem", directory / "key.pem"
+    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyPath.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return str(certPath), str(keyPath)
+
+
+@pytest.fixture
+def clientContext(certificate):
+    """A client SSLContext that trusts exactly the throwaway certificate."""
+    context = ssl.create_default_context(cafile=certificate[0])
+    context.check_hostname = False
+    return context
+
+
 @pytest.fixture
 def e2e():
     """The helpers of this conftest (test modules cannot import it under importlib mode)."""
@@ -367,7 +410,7 @@ def e2e():
         waitFor=waitFor, freePort=freePort, message=message, dotStuff=dotStuff,
         withoutReceived=withoutReceived, configText=configText, Backend=Backend,
         SMTPConnection=SMTPConnection, ConnectionClosed=ConnectionClosed,
-        STOP_DEADLINE=STOP_DEADLINE)
+        STOP_DEADLINE=STOP_DEADLINE, SOURCE_ROOT=SOURCE_ROOT, childEnvironment=childEnvironment)
 
 
 # -- a raw SMTP client ---------------------------------------------------------------------
@@ -421,14 +464,14 @@ class SMTPConnection(object):
     def reply(self, timeout=None):
         """The next whole reply; asserts every line is "ddd" "-"/" " text, ddd in 200..599."""
         deadline = time.monotonic() + (timeout or self.timeout)
-        lines, raw = [], []
+        lines, raw, code = [], [], None
         while True:
             line = self._readLine(deadline)
             raw.append(line)
             self.replyLines.append(line)
             text = line.decode("utf-8", "replace")
             assert re.match(r"^[2-5]\d\d([ -]|$)", text), "not an SMTP reply line: %r" % text
-            if lines and int(text[:3]) != code:
+            if code is not None and int(text[:3]) != code:
                 raise AssertionError("code changed inside a multi-line reply: %r" % raw)
             code = int(text[:3])
             lines.append(text[4:])

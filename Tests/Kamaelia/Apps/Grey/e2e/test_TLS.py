@@ -1,53 +1,13 @@
 """STARTTLS on the running greylister (RFC 3207), with a throwaway certificate made here."""
 
 import asyncio
-import datetime
 import email.message
-import ipaddress
 import smtplib
 import socket
 import ssl
 
 import aiosmtplib
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    """(certificate path, key path) of a self-signed certificate for localhost / 127.0.0.1."""
-    directory = tmp_path_factory.mktemp("tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    certPath, keyPath = directory / "cert.pem", directory / "key.pem"
-    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyPath.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    return str(certPath), str(keyPath)
-
-
-@pytest.fixture
-def clientContext(certificate):
-    """A client SSLContext that trusts exactly the throwaway certificate."""
-    context = ssl.create_default_context(cafile=certificate[0])
-    context.check_hostname = False
-    return context
 
 
 @pytest.fixture
