@@ -31,6 +31,7 @@ import time
 import pytest
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -105,8 +106,10 @@ class RecordingHandler(object):
         self.refuseRecipients = {}  # address -> reply
         self.dataReply = None       # reply to give at end of data instead of 250
         self.delays = {}            # "MAIL"/"RCPT"/"DATA" -> seconds before answering
+        self.offerXclient = False   # advertise Postfix's XCLIENT in the EHLO reply
         self.connections = 0
         self.commands = []
+        self.xclients = []          # arguments of every XCLIENT received
 
     async def _slow(self, verb):
         delay = self.delays.get(verb)
@@ -116,6 +119,8 @@ class RecordingHandler(object):
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.connections += 1
         session.host_name = hostname
+        if self.offerXclient:
+            responses.insert(-1, "250-XCLIENT NAME ADDR PORT PROTO HELO")
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -143,8 +148,21 @@ class RecordingHandler(object):
         return "250 2.0.0 Message accepted"
 
 
+class XclientSMTP(SMTP):
+    """aiosmtpd's server plus a minimal XCLIENT (Postfix's): records it and greets again."""
+
+    async def smtp_XCLIENT(self, arg):
+        self.event_handler.xclients.append(arg)
+        await self.push("220 backend.test ESMTP after XCLIENT")
+
+
+class BackendController(Controller):
+    def factory(self):
+        return XclientSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class Backend(object):
-    """An aiosmtpd ``Controller`` on 127.0.0.1 around a ``RecordingHandler``."""
+    """An aiosmtpd server on 127.0.0.1 around a ``RecordingHandler``."""
 
     def __init__(self, **controllerArgs):
         self.handler = RecordingHandler()
@@ -154,8 +172,8 @@ class Backend(object):
         self.start()
 
     def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     ready_timeout=10, **self.controllerArgs)
+        self.controller = BackendController(self.handler, hostname="127.0.0.1", port=self.port,
+                                            ready_timeout=10, **self.controllerArgs)
         self.controller.start()
 
     def down(self):
@@ -222,14 +240,19 @@ class Greylister(object):
     def resultLogPath(self):
         return self.settings["greylist_log"]
 
-    def start(self):
-        """Start the program; wait (bounded) for its "listening on" line; returns the port."""
+    def start(self, args=(), useConfigOption=True):
+        """Start the program; wait (bounded) for its "listening on" line; returns the port.
+
+        ``args`` are extra command-line options; with ``useConfigOption=False``
+        no --config is given (the program searches for its configuration).
+        """
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.starts += 1
         stderr = open(self.stderrPath, "ab")
         marker = stderr.tell()
+        config = ["--config", self.configPath] if useConfigOption else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "Kamaelia.Apps.Grey.Application", "--config", self.configPath],
+            [sys.executable, "-m", "Kamaelia.Apps.Grey.Application", *config, *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
             cwd=self.directory, env=childEnvironment())
         stderr.close()
@@ -301,8 +324,8 @@ class Greylister(object):
                     return int(line.split()[1])
         raise AssertionError("no VmRSS for pid %d" % self.proc.pid)
 
-    def connect(self, source=None, timeout=REPLY_DEADLINE):
-        return SMTPConnection(self.port, source=source, timeout=timeout)
+    def connect(self, source=None, timeout=REPLY_DEADLINE, host="127.0.0.1"):
+        return SMTPConnection(self.port, source=source, timeout=timeout, host=host)
 
 
 def baseSettings(directory, backendPort):
@@ -340,14 +363,14 @@ def grey(tmp_path, request):
     """
     started = []
 
-    def make(backend=None, start=True, name="grey", **settings):
+    def make(backend=None, start=True, name="grey", args=(), **settings):
         port = backend.port if isinstance(backend, Backend) else backend
         config = baseSettings(str(tmp_path), port)
         config.update(settings)
         g = Greylister(str(tmp_path), config, name=name)
         started.append(g)
         if start:
-            g.start()
+            g.start(args)
         return g
 
     yield make
