@@ -4,7 +4,11 @@ The greylister never says 250 for a message the real server did not accept
 (DESIGN.md decision 8): every failure there becomes a 4xx/5xx to the client.
 """
 
+import socket
+import threading
 import time
+
+import pytest
 
 from Kamaelia.Apps.Grey import SMTPReplies as R
 
@@ -151,3 +155,57 @@ def test_backend_gone_before_data_gives_451_not_250(grey, backend, e2e):
             reply = c.reply()
         assert 400 <= reply.code < 500, reply
     assert backend.messages == []
+
+
+@pytest.fixture
+def silentBackend():
+    """A port that accepts connections (the kernel completes them) but never says anything."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(50)
+        yield s.getsockname()[1]
+
+
+def test_backend_that_never_greets_gives_451_within_the_timeouts(grey, silentBackend):
+    """A real server that accepts but never sends its banner: EHLO is still answered, MAIL gets a
+    451 once connect_timeout + backend_timeout have passed, and nothing hangs."""
+    g = grey(silentBackend, allowed_senders=["127.0.0.1"], connect_timeout=1, backend_timeout=1)
+    with g.connect() as c:
+        c.banner()
+        started = time.monotonic()
+        c.expect("EHLO client.test", 250)
+        reply = c.command("MAIL FROM:<a@example.net>")
+        assert reply.code == 451, reply
+        assert time.monotonic() - started < 8
+        c.expect("QUIT", 221)
+
+
+def test_backend_hanging_up_at_once_gives_451(grey):
+    """A real server that closes every connection straight away: 451 at MAIL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(50)
+    stop = threading.Event()
+
+    def hangUp():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=hangUp, daemon=True)
+    thread.start()
+    try:
+        g = grey(listener.getsockname()[1], allowed_senders=["127.0.0.1"])
+        with g.connect() as c:
+            c.banner()
+            c.expect("EHLO client.test", 250)
+            c.expect("MAIL FROM:<a@example.net>", 451)
+            c.expect("QUIT", 221)
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

@@ -99,3 +99,28 @@ def test_body_8bitmime_is_passed_to_the_backend(grey, backend, e2e):
         assert c.reply().code == 250
     assert ("MAIL", "a@example.net", ("BODY=8BITMIME",)) in backend.handler.commands
     assert b"\xe2\x82\xac" in backend.waitForMessages(1)[0][2]
+
+
+def test_smtputf8_address_reaches_the_backend_unchanged(grey, backend, e2e):
+    """SMTPUTF8 is offered because the backend offers it; a UTF-8 mailbox goes through as is."""
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    with g.connect() as c:
+        c.banner()
+        assert "SMTPUTF8" in ehloKeywords(c.expect("EHLO client.test", 250))
+        c.expect("MAIL FROM:<\u00e9l\u00e8ve@example.net> SMTPUTF8".encode(), 250)
+        c.expect("RCPT TO:<\u00fcser@example.org>".encode(), 250)
+        c.expect("DATA", 354)
+        c.send(e2e.dotStuff(e2e.message("utf8")))
+        assert c.reply().code == 250
+    [(sender, recipients, _)] = backend.waitForMessages(1)
+    assert (sender, recipients) == ("\u00e9l\u00e8ve@example.net", ["\u00fcser@example.org"])
+
+
+def test_null_sender_is_greylisted_like_any_other(grey, backend, e2e):
+    """MAIL FROM:<> (bounces) is accepted and greylisted on the triplet with the null sender."""
+    g = grey(backend)
+    for expected in (451, 250):
+        with g.connect() as c:
+            c.banner()
+            assert c.transaction("", ["b@example.org"], e2e.message("bounce"))[-1].code == expected
+    assert backend.waitForMessages(1)[0][0] == "<>"     # aiosmtpd's way of recording MAIL FROM:<>

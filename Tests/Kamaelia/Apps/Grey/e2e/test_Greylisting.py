@@ -1,5 +1,6 @@
 """The greylisting policy of the running program, seen from real SMTP clients over loopback."""
 
+import concurrent.futures
 import re
 import smtplib
 
@@ -178,3 +179,23 @@ def test_result_log_lines_have_the_1x_format(grey, backend, e2e):
          "ACCEPTED"),
         ("quiet.test", "127.0.0.1", "None", "", ""),
     ]
+
+
+def test_fifty_concurrent_clients_each_delivered_exactly_once(grey, backend, e2e):
+    """50 clients sending at the same time through one proxy: each message arrives once, intact,
+    with its own envelope."""
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+
+    def send(n):
+        with smtplib.SMTP("127.0.0.1", g.port, timeout=20) as client:
+            return client.sendmail("s%d@example.net" % n, ["r%d@example.org" % n],
+                                   e2e.message("concurrent %d" % n, b"payload %d\r\n" % n))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        assert list(pool.map(send, range(50))) == [{}] * 50
+    messages = backend.waitForMessages(50)
+    assert len(messages) == 50
+    for sender, recipients, received in messages:
+        n = int(sender[1:].split("@")[0])
+        assert recipients == ["r%d@example.org" % n]
+        assert e2e.withoutReceived(received) == e2e.message("concurrent %d" % n, b"payload %d\r\n" % n)
