@@ -48,6 +48,7 @@ import logging.handlers
 import os
 import queue
 import signal
+import sqlite3
 import ssl
 import sys
 
@@ -295,18 +296,22 @@ def main(argv=None):
     if args.check_config:
         sys.stdout.write("configuration OK: %s\n" % (path or "built-in defaults"))
         return 0
-    listener = configureLogging(config)
+    try:
+        listener = configureLogging(config)
+    except OSError as e:
+        sys.stderr.write("kamaelia-grey: cannot open a log file: %s\n" % e)
+        return 2
     pidFile = config["pid_file"]
     try:
         app = GreylistApplication(config, path)
         try:
             app.start()
-        except (Config.ConfigError, OSError) as e:
+            if pidFile:
+                with open(pidFile, "w") as f:
+                    f.write("%d\n" % os.getpid())
+        except (Config.ConfigError, OSError, sqlite3.Error) as e:
             _log.error("cannot start: %s", e)
             return 2
-        if pidFile:
-            with open(pidFile, "w") as f:
-                f.write("%d\n" % os.getpid())
         app.installSignalHandlers()
         app.run()
         _log.info("Kamaelia Grey stopped")

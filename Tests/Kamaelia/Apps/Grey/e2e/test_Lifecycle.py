@@ -224,3 +224,17 @@ def test_sigterm_between_rcpt_and_data_lets_the_transaction_finish(grey, backend
         c.send(e2e.dotStuff(e2e.message("late")))
         assert c.reply().code == 250
     assert len(backend.waitForMessages(1)) == 1
+
+
+@pytest.mark.parametrize("key", ["greylist_db", "greylist_log", "greylist_debuglog", "pid_file"])
+def test_unusable_file_paths_fail_to_start_with_status_2(grey, backend, e2e, key):
+    """A database, log or pid file that cannot be created: a one-line error naming it and
+    status 2 (not a traceback)."""
+    g = grey(backend, start=False, **{key: "/nonexistent-dir/file"})
+    result = subprocess.run([sys.executable, "-m", "Kamaelia.Apps.Grey.Application", "--config",
+                             g.configPath], capture_output=True, text=True, timeout=30,
+                            env=e2e.childEnvironment(), stdin=subprocess.DEVNULL, cwd=str(g.directory))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "/nonexistent-dir/file" in result.stderr or "unable to open database" in result.stderr, \
+        result.stderr
