@@ -238,3 +238,47 @@ def test_unusable_file_paths_fail_to_start_with_status_2(grey, backend, e2e, key
     assert "Traceback" not in result.stderr, result.stderr
     assert "/nonexistent-dir/file" in result.stderr or "unable to open database" in result.stderr, \
         result.stderr
+
+
+def test_greylist_survives_kill_9(grey, backend, e2e):
+    """DESIGN.md decision 9: a triplet that passed is still known after SIGKILL and a restart."""
+    g = grey(backend)
+    for expected in (451, 250):
+        with g.connect() as c:
+            c.banner()
+            assert c.transaction("k@example.net", ["b@example.org"], e2e.message("k"))[-1].code == expected
+    g.kill()
+    g.start()
+    with g.connect() as c:
+        c.banner()
+        assert c.transaction("k@example.net", ["b@example.org"], e2e.message("k"))[-1].code == 250
+
+
+def test_two_proxies_on_one_greylist_file_share_it(grey, backend, e2e, tmp_path):
+    """Two greylisters on the same host and greylist_db: a deferral recorded by one lets the
+    retry through the other."""
+    db = str(tmp_path / "shared.sqlite")
+    first = grey(backend, name="mx1", greylist_db=db)
+    second = grey(backend, name="mx2", greylist_db=db)
+    with first.connect() as c:
+        c.banner()
+        assert c.transaction("s@example.net", ["b@example.org"], e2e.message("mx"))[-1].code == 451
+    with second.connect() as c:
+        c.banner()
+        assert c.transaction("s@example.net", ["b@example.org"], e2e.message("mx"))[-1].code == 250
+
+
+def test_debug_log_records_replies_and_greylist_verdicts(grey, backend, e2e, tmp_path):
+    """greylist_debuglog gets the replies sent and each triplet's verdict."""
+    g = grey(backend)
+    with g.connect() as c:
+        c.banner()
+        c.transaction("d@example.net", ["b@example.org"], e2e.message("debug"))
+        c.expect("QUIT", 221)
+    path = tmp_path / "greylist-debug.log"
+
+    def logged():
+        text = path.read_text() if path.exists() else ""
+        return str(R.GREYLISTED) in text and "greylist 127.0.0.1 <d@example.net> <b@example.org>: defer" in text
+
+    e2e.waitFor(logged, message="the deferral in the debug log")
