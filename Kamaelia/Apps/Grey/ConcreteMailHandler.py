@@ -350,6 +350,11 @@ class ConcreteMailHandler(MailHandler):
 
     def _ensureBackend(self):
         """Generator: a ready connection to the real server (connecting if needed)."""
+        # Between transactions the server may have closed the connection (a restart, its
+        # idle timeout), perhaps saying 421 first: notice it and connect afresh.
+        self._absorbBackend()
+        if self.backendUp and self._backendBuffer is not None and self._backendBuffer.buffered:
+            self.dropBackend(politely=False)
         if self.backend is not None and self.backendUp:
             return True
         return (yield from self.connectToRealSMTPServer())

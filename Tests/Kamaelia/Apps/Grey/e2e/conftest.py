@@ -108,6 +108,7 @@ class RecordingHandler(object):
         self.delays = {}            # "MAIL"/"RCPT"/"DATA" -> seconds before answering
         self.offerXclient = False   # advertise Postfix's XCLIENT in the EHLO reply
         self.connections = 0
+        self.disconnects = 0
         self.commands = []
         self.xclients = []          # arguments of every XCLIENT received
 
@@ -149,11 +150,23 @@ class RecordingHandler(object):
 
 
 class XclientSMTP(SMTP):
-    """aiosmtpd's server plus a minimal XCLIENT (Postfix's): records it and greets again."""
+    """aiosmtpd's server plus a minimal XCLIENT (Postfix's): records it and greets again.
+
+    Like Postfix, it says 421 before closing a connection idle for longer
+    than its ``timeout``; it counts closed connections in the handler.
+    """
 
     async def smtp_XCLIENT(self, arg):
         self.event_handler.xclients.append(arg)
         await self.push("220 backend.test ESMTP after XCLIENT")
+
+    def _timeout_cb(self):
+        self.transport.write(b"421 4.4.2 backend.test Error: timeout exceeded\r\n")
+        super()._timeout_cb()
+
+    def connection_lost(self, error):
+        self.event_handler.disconnects += 1
+        super().connection_lost(error)
 
 
 class BackendController(Controller):

@@ -209,3 +209,37 @@ def test_backend_hanging_up_at_once_gives_451(grey):
         stop.set()
         thread.join(5)
         listener.close()
+
+
+def test_backend_restarted_between_transactions_is_reconnected(grey, backend, e2e):
+    """The real server restarts while a client session is idle between two messages: the next
+    transaction opens a new connection to it and is delivered (no spurious 451)."""
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    with g.connect() as c:
+        c.banner()
+        assert c.transaction("a@example.net", ["b@example.org"], e2e.message("one"))[-1].code == 250
+        backend.down()
+        backend.start()
+        e2e.waitFor(lambda: backend.handler.disconnects >= 1, message="the old connection closed")
+        replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("two"), helo=None)
+        assert [r.code for r in replies] == [250, 250, 354, 250]
+    assert len(backend.waitForMessages(2)) == 2
+
+
+def test_backend_closing_an_idle_connection_with_421_is_reconnected(grey, e2e):
+    """The real server closes the proxy's idle connection after its own timeout, saying 421 as
+    Postfix does: that 421 is not taken as the reply to the client's next command; the proxy
+    reconnects and the next message is delivered."""
+    backend = e2e.Backend(timeout=1)
+    try:
+        g = grey(backend, allowed_senders=["127.0.0.1"])
+        with g.connect() as c:
+            c.banner()
+            assert c.transaction("a@example.net", ["b@example.org"], e2e.message("one"))[-1].code == 250
+            e2e.waitFor(lambda: backend.handler.disconnects >= 1, deadline=5,
+                        message="the backend's idle timeout")
+            replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("two"), helo=None)
+            assert [r.code for r in replies] == [250, 250, 354, 250]
+        assert len(backend.waitForMessages(2)) == 2
+    finally:
+        backend.down()
