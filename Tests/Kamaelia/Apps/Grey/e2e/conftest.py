@@ -153,7 +153,8 @@ class XclientSMTP(SMTP):
     """aiosmtpd's server plus a minimal XCLIENT (Postfix's): records it and greets again.
 
     Like Postfix, it says 421 before closing a connection idle for longer
-    than its ``timeout``; it counts closed connections in the handler.
+    than its ``timeout``; it counts closed client connections (those that
+    said EHLO or HELO) in the handler's ``disconnects``.
     """
 
     async def smtp_XCLIENT(self, arg):
@@ -165,7 +166,8 @@ class XclientSMTP(SMTP):
         super()._timeout_cb()
 
     def connection_lost(self, error):
-        self.event_handler.disconnects += 1
+        if self.session is not None and self.session.host_name:    # not Controller's own probe
+            self.event_handler.disconnects += 1
         super().connection_lost(error)
 
 
