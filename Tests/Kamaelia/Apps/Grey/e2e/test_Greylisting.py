@@ -1,8 +1,11 @@
 """The greylisting policy of the running program, seen from real SMTP clients over loopback."""
 
 import concurrent.futures
+import email
+import email.utils
 import re
 import smtplib
+import time
 
 from Kamaelia.Apps.Grey import SMTPReplies as R
 
@@ -199,3 +202,19 @@ def test_fifty_concurrent_clients_each_delivered_exactly_once(grey, backend, e2e
         n = int(sender[1:].split("@")[0])
         assert recipients == ["r%d@example.org" % n]
         assert e2e.withoutReceived(received) == e2e.message("concurrent %d" % n, b"payload %d\r\n" % n)
+
+
+def test_received_header_names_the_client_and_the_proxy(grey, backend, e2e):
+    """The trace header (RFC 5321 4.4) says from <helo> ([<ip>]) by <servername> with ESMTP; and
+    a date that parses."""
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    with g.connect() as c:
+        c.banner()
+        c.transaction("a@example.net", ["b@example.org"], e2e.message("trace"), helo="sender.example.net")
+    received = backend.waitForMessages(1)[0][2]
+    header = email.message_from_bytes(received)["Received"]
+    text = " ".join(header.split())
+    assert text.startswith("from sender.example.net ([127.0.0.1]) by mx.test.local (Kamaelia Grey) "
+                           "with ESMTP;"), text
+    stamp = email.utils.parsedate_to_datetime(text.rsplit(";", 1)[1].strip())
+    assert abs(stamp.timestamp() - time.time()) < 60

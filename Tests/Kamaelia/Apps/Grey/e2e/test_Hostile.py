@@ -346,3 +346,28 @@ def test_random_command_sequences_get_valid_replies_and_nothing_unchecked_is_rel
     with g.connect() as c:
         c.banner()
         c.expect("QUIT", 221)
+
+
+def test_message_over_max_size_is_refused_with_bounded_memory(grey, backend, e2e):
+    """12 MB of ordinary lines with the default 10,240,000-byte limit: 552 at the end of data,
+    the partial message is discarded by the backend, and the proxy's RSS stays under 200 MB."""
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    block = (b"z" * 998 + b"\r\n") * 64
+    peak = g.rssKiB()
+    with g.connect(timeout=30) as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("MAIL FROM:<a@example.net>", 250)
+        c.expect("RCPT TO:<b@example.org>", 250)
+        c.expect("DATA", 354)
+        c.send(b"Subject: too big\r\n\r\n")
+        for i in range(12 * 1024 * 1024 // len(block) + 1):
+            c.send(block)
+            if i % 32 == 0:
+                peak = max(peak, g.rssKiB())
+        c.send(b".\r\n")
+        tooBig = c.reply()
+        assert (tooBig.code, tooBig.lines) == (552, [str(R.MESSAGE_TOO_BIG)[4:]])
+        c.expect("NOOP", 250)
+    assert max(peak, g.rssKiB()) < RSS_LIMIT_KIB, "RSS reached %d KiB" % peak
+    assert backend.messages == []
