@@ -98,11 +98,14 @@ def test_bare_newline_dot_does_not_end_the_message_and_nothing_is_delivered(grey
 
 
 def test_overlong_command_lines_get_500_and_the_session_continues(grey, backend):
-    """Command lines over 512 octets: 500 5.5.2 each, state kept, the session goes on."""
+    """Command lines over 512 octets (CRLF included): 500 5.5.2 each, state kept, the session
+    goes on; a line of exactly 512 is accepted."""
     g = grey(backend, allowed_senders=["127.0.0.1"])
     with g.connect() as c:
         c.banner()
         c.expect("EHLO client.test", 250)
+        c.expect("NOOP " + "x" * (512 - len("NOOP \r\n")), 250)     # exactly 512 octets: fine
+        c.expect("NOOP " + "x" * (513 - len("NOOP \r\n")), 500)
         tooLong = c.command("NOOP " + "x" * 600)
         assert (tooLong.code, tooLong.lines) == (500, [str(R.LINE_TOO_LONG)[4:]])
         c.expect("MAIL FROM:<a@example.net>", 250)
@@ -371,3 +374,32 @@ def test_message_over_max_size_is_refused_with_bounded_memory(grey, backend, e2e
         c.expect("NOOP", 250)
     assert max(peak, g.rssKiB()) < RSS_LIMIT_KIB, "RSS reached %d KiB" % peak
     assert backend.messages == []
+
+
+def test_client_half_closing_after_a_whole_session_still_gets_every_reply(grey, backend, e2e):
+    """A client that writes a whole session and shuts down its sending side (printf | nc) gets
+    every reply and its message is delivered."""
+    g = grey(backend, allowed_senders=["127.0.0.1"])
+    content = e2e.message("half-closed")
+    with g.connect() as c:
+        c.banner()
+        c.send(b"EHLO nc.test\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n"
+               + e2e.dotStuff(content) + b"QUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        assert [c.reply().code for _ in range(6)] == [250, 250, 250, 354, 250, 221]
+        assert c.closedByPeer()
+    assert e2e.withoutReceived(backend.waitForMessages(1)[0][2]) == content
+
+
+def test_starttls_never_followed_by_a_handshake_is_dropped_after_the_timeout(grey, backend, certificate):
+    """A client that says STARTTLS and then stays silent is disconnected after
+    inactivity_timeout; the server keeps serving."""
+    g = grey(backend, tls_certificate=certificate[0], tls_key=certificate[1], inactivity_timeout=1)
+    with g.connect() as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("STARTTLS", 220)
+        assert c.closedByPeer(6)
+    with g.connect() as c:
+        c.banner()
+        c.expect("QUIT", 221)
