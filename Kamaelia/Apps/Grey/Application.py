@@ -33,8 +33,8 @@ How does it work?
 5. The policy class is made from the configuration, as 1.x did
    (``type("Protocol", (GreyListingPolicy,), {...})``), and served by a
    ``GreylistServer`` on ``listen_address``:``port``.
-6. Every 5 minutes the running components are listed in the debug log and
-   stale greylist entries are expired.
+6. Every 5 minutes the running components are listed in the debug log;
+   every hour (``EXPIRY_INTERVAL``) stale greylist entries are expired.
 7. SIGTERM or SIGINT drains: new connections and idle sessions get 421,
    transactions in progress finish (up to 60 s), then the program exits. A
    second signal stops at once. SIGHUP re-reads the configuration file and
