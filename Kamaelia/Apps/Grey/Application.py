@@ -35,8 +35,9 @@ How does it work?
    ``GreylistServer`` on ``listen_address``:``port``.
 6. Every 5 minutes the running components are listed in the debug log;
    every hour (``EXPIRY_INTERVAL``) stale greylist entries are expired.
-7. SIGTERM or SIGINT drains: new connections and idle sessions get 421,
-   transactions in progress finish (up to 60 s), then the program exits. A
+7. SIGTERM or SIGINT drains: new connections and sessions with no
+   transaction open get 421; a transaction begun (MAIL accepted) may finish
+   and then gets the 421 (up to 60 s), then the program exits. A
    second signal stops at once. SIGHUP re-reads the configuration file and
    applies the lists (allowed senders, networks, domains and whitelists) to
    new sessions.

@@ -28,10 +28,11 @@ When ``max_sessions`` conversations are already open, a new client is
 answered "421 4.7.0 ... Too many connections" and disconnected.
 
 ``drain(grace)`` (thread-safe through ``scheduler.callSoonThreadsafe``)
-asks every open session to finish: a session waiting for a command says
-"421 4.3.2 ... shutting down" and closes at once; one in the middle of a
-transaction finishes it first (so an accepted message still reaches the
-real server). A client connecting during the drain is answered "421 4.3.2
+asks every open session to finish: a session with no transaction open says
+"421 4.3.2 ... shutting down" and closes at once; one whose transaction has
+begun (MAIL accepted, whether or not DATA has started) may finish it, and
+gets the 421 in place of its next reply after that (so a message the client
+is sending still reaches the real server, and it need not retry). A client connecting during the drain is answered "421 4.3.2
 ... shutting down" and disconnected (the listening socket stays open until
 the end, because the ``TCPServer`` is what reports closed connections). Once
 every session has closed, or after ``grace`` seconds, the server stops

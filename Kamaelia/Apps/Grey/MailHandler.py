@@ -222,7 +222,8 @@ class MailHandler(component):
             if line is not None:
                 found.append(line)
                 return True
-            return not self.client_connected or (stopOnDrain and self.draining)
+            return not self.client_connected or (stopOnDrain and self.draining
+                                                 and not self.transactionInProgress())
 
         outcome = yield from self.waitFor(
             ready, self.inactivity_timeout if timeout is None else timeout)
@@ -292,6 +293,16 @@ class MailHandler(component):
         if self.errors >= self.maxErrors:
             self.reply(R.TOO_MANY_ERRORS.format(servername=self.servernameForReplies()))
             self.breakConnection = True
+
+    def transactionInProgress(self):
+        """True from an accepted MAIL until that transaction ends (message relayed, RSET ...).
+
+        During a drain such a transaction may finish; the 421 comes after it.
+        Handlers keeping their envelope in ``self.session`` (an
+        ``SMTPSession``) need not override this.
+        """
+        session = getattr(self, "session", None)
+        return session is not None and session.sender is not None
 
     def servernameForReplies(self):
         return getattr(self, "servername", "localhost")
@@ -412,7 +423,7 @@ class MailHandler(component):
     def main(self):
         yield from self.runHook(self.handleConnect())
         while not self.breakConnection:
-            if self.draining:
+            if self.draining and not self.transactionInProgress():
                 self.reply(R.SHUTTING_DOWN.format(servername=self.servernameForReplies()))
                 break
             yield from self.getline()

@@ -222,6 +222,32 @@ def test_drain_mid_transaction_finishes_the_message_first(proxy):
     assert len(h.script.messages) == 1
 
 
+def test_drain_between_rcpt_and_data_lets_the_transaction_finish(proxy):
+    """A transaction begun (MAIL accepted) when the drain starts may still send DATA; 421 after."""
+    h = proxy.start()
+    proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\n")
+    h.put(producerFinished(), "control")
+    h.runUntilIdle()
+    assert not h.finished
+    text = proxy.talk(h, b"RCPT TO:<y@example.org>\r\nDATA\r\nline\r\n.\r\n")
+    assert codes(text) == [250, 354, 250, 421]
+    assert h.finished
+    assert len(h.script.messages) == 1
+
+
+def test_drain_then_rset_ends_the_transaction_and_the_session(proxy):
+    """RSET during a drain ends the transaction: 250 for the RSET, then 421 and close."""
+    h = proxy.start()
+    proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\n")
+    h.put(producerFinished(), "control")
+    h.runUntilIdle()
+    assert not h.finished
+    text = proxy.talk(h, b"RSET\r\nMAIL FROM:<a@b.c>\r\n")
+    assert codes(text) == [250, 421]
+    assert h.finished
+    assert h.script.messages == []
+
+
 def test_client_disconnect_mid_message_delivers_nothing(proxy):
     h = proxy.start()
     proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\nDATA\r\npartial\r\n")

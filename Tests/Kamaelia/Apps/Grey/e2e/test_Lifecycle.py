@@ -205,13 +205,9 @@ def test_port_in_use_fails_to_start_with_status_2(grey, backend, e2e):
     assert "cannot start" in g.stderr()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "design question: MailHandler's docs say a drain lets 'the current transaction' finish "
-    "before the 421, and the application's 'transactions in progress finish', but only a "
-    "message already in DATA is finished; a session between MAIL/RCPT and DATA gets 421 at "
-    "once (RFC 5321 allows a 421 at any time, and the client will retry)"))
 def test_sigterm_between_rcpt_and_data_lets_the_transaction_finish(grey, backend, e2e):
-    """A transaction started (MAIL, RCPT accepted) when SIGTERM arrives may still send DATA."""
+    """A transaction started (MAIL, RCPT accepted) when SIGTERM arrives may still send DATA;
+    the 421 comes after it, before anything else."""
     g = grey(backend, allowed_senders=["127.0.0.1"])
     with g.connect() as c:
         c.banner()
@@ -223,6 +219,8 @@ def test_sigterm_between_rcpt_and_data_lets_the_transaction_finish(grey, backend
         c.expect("DATA", 354)
         c.send(e2e.dotStuff(e2e.message("late")))
         assert c.reply().code == 250
+        assert c.reply().code == 421
+        assert c.closedByPeer()
     assert len(backend.waitForMessages(1)) == 1
 
 
