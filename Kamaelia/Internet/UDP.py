@@ -156,8 +156,10 @@ class BasicPeer(component):
                     self.pause()
                 yield 1
         finally:
-            self.scheduler.removeReader(self.sock)
-            self.sock.close()
+            try:
+                self.scheduler.removeReader(self.sock)
+            finally:
+                self.sock.close()
 
 
 class SimplePeer(BasicPeer):

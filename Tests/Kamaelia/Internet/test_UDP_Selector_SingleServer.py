@@ -65,6 +65,9 @@ def test_targetted_peer_changes_destination():
     h.runUntilIdle()
     assert a.recvfrom(10)[0] == b"to a"
     assert b.recvfrom(10)[0] == b"to b"
+    h.put(producerFinished(), "control")
+    h.runUntilIdle()
+    assert h.finished and peer.sock.fileno() == -1
     a.close()
     b.close()
 
@@ -74,10 +77,14 @@ def test_postbox_peer_sends_to_the_address_in_each_item():
     r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     r.bind(("127.0.0.1", 0))
     r.settimeout(5)
-    h = ComponentHarness(PostboxPeer(localaddr="127.0.0.1"))
+    peer = PostboxPeer(localaddr="127.0.0.1")
+    h = ComponentHarness(peer)
     h.put(("127.0.0.1", r.getsockname()[1], b"addressed"))
     h.runUntilIdle()
     assert r.recvfrom(20)[0] == b"addressed"
+    h.put(producerFinished(), "control")
+    h.runUntilIdle()
+    assert h.finished and peer.sock.fileno() == -1
     r.close()
 
 
@@ -215,6 +222,9 @@ def test_basic_peer_on_its_own_replies_to_addresses_given_with_the_data():
     other.sendto(b"pong", address)
     runUntil(h, lambda: h.ready("outbox"))
     assert h.get("outbox") == (b"pong", other.getsockname())
+    h.put(producerFinished(), "control")
+    h.runUntilIdle()
+    assert h.finished and peer.sock.fileno() == -1
     other.close()
 
 
