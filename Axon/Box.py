@@ -142,7 +142,7 @@ class realsink(list):
 class postbox(object):
     """A box: own storage, an optional forwarding target, and the sources feeding it."""
 
-    __slots__ = ("storage", "notify", "target", "sink", "_sources")
+    __slots__ = ("storage", "notify", "target", "sink", "_sources", "_quiet")
 
     def __init__(self, storage, notify=None):
         self.storage = storage
@@ -150,6 +150,7 @@ class postbox(object):
         self.target = None
         self.sink = storage
         self._sources = None
+        self._quiet = False
         if ShowAllTransits:
             _traced[self] = None
 
@@ -216,21 +217,31 @@ class postbox(object):
 
     # -- linking --------------------------------------------------------
 
-    def addsource(self, newsource):
-        """Link ``newsource`` so that it forwards into this box."""
+    def addsource(self, newsource, quiet=False):
+        """Link ``newsource`` so that it forwards into this box.
+
+        With ``quiet`` a pop from the final sink does not wake the owners of
+        ``newsource`` and of the boxes feeding it.
+        """
         if newsource.target is not None:
             raise BoxAlreadyLinkedToDestination(self, newsource.target, newsource)
         notifys = newsource.getnotifys()
         newsource._removenotifys(notifys)
         self.sources.append(newsource)
         newsource._retarget(self)
-        self._addnotifys(notifys)
+        if quiet:
+            newsource._quiet = True
+        else:
+            self._addnotifys(notifys)
 
     def removesource(self, oldsource):
         """Unlink ``oldsource``; it goes back to storing into its own storage."""
+        quiet = oldsource._quiet
+        oldsource._quiet = False
         notifys = oldsource.getnotifys()
         self.sources.remove(oldsource)
-        self._removenotifys(notifys)
+        if not quiet:
+            self._removenotifys(notifys)
         oldsource._retarget(None)
         oldsource._addnotifys(notifys)
 
@@ -255,7 +266,8 @@ class postbox(object):
         notifys = [self.notify] if self.notify is not None else []
         if self._sources:
             for source in self._sources:
-                notifys.extend(source.getnotifys())
+                if not source._quiet:
+                    notifys.extend(source.getnotifys())
         return notifys
 
     def _addnotifys(self, notifys):

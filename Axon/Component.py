@@ -73,6 +73,7 @@ from Axon.Box import realsink as _realsink
 from Axon.Ipc import (WaitComplete, errorInformation, ipc, newComponent, notify,
                       producerFinished, reactivate, shutdown, shutdownMicroprocess,
                       status, wouldblock)
+from Axon.IdentityList import IdentityList as _IdentityList
 from Axon.Linkage import linkage
 from Axon.Microprocess import microprocess
 from Axon.Postoffice import postoffice
@@ -111,7 +112,7 @@ class component(microprocess):
                 "signal": "The default signal based outbox - kinda like stderr, but more for sending singal type signals"}
     Usescomponents = []
 
-    children = _LazyAttribute("children", lambda self: [])
+    children = _LazyAttribute("children", lambda self: _IdentityList())
     _callOnCloseDown = _LazyAttribute("_callOnCloseDown", lambda self: [])
     postoffice = _LazyAttribute("postoffice", lambda self: postoffice(self.name))
 
@@ -153,13 +154,18 @@ class component(microprocess):
                              self.name, child.__name__)
                 raise TypeError("addChildren expects component instances, got the class %r"
                                 % child)
-            if child not in self.children:
-                self.children.append(child)
+            children = self.children
+            if child not in children:
+                children.append(child)
                 child._callOnCloseDown.append(self.unpause)
 
     def removeChild(self, child):
         """Forget ``child``, stop being woken by it and remove the links made to it here."""
-        removeAll(self.children, child)
+        children = self.children
+        if isinstance(children, _IdentityList):
+            children.discard(child)
+        else:
+            removeAll(children, child)
         try:
             child._callOnCloseDown.remove(self.unpause)
         except (ValueError, AttributeError):
@@ -227,7 +233,8 @@ class component(microprocess):
     def link(self, source=None, sink=None, *optionalargs, **kwoptionalargs):
         """Link ``source=(component, box)`` to ``sink=(component, box)``; returns the linkage.
 
-        Keywords: ``passthrough`` (0, 1 or 2), ``pipewidth``, ``synchronous``.
+        Keywords: ``passthrough`` (0, 1 or 2), ``pipewidth``, ``synchronous``,
+        ``wakeProducer`` (False: a ``recv`` from the sink does not wake the source).
         """
         return self.postoffice.link(source, sink, *optionalargs, **kwoptionalargs)
 

@@ -33,6 +33,13 @@ passthrough    source box      sink box
 
 ``pipewidth=n`` limits the sink box to n items; ``synchronous=True`` without
 a pipewidth limits it to 1.
+
+``wakeProducer=False`` (an addition to the original) makes a ``recv`` from the
+sink box not wake the source component. By default every ``recv`` wakes the
+owners of all outboxes feeding the box, so that a producer waiting for room
+runs again; for a box fed by thousands of producers that never wait for room
+(a server's feedback box fed by every connection) that is thousands of wake
+calls per message, so such links are made with ``wakeProducer=False``.
 """
 
 import logging
@@ -46,10 +53,11 @@ class linkage(AxonObject):
     """A link from ``(source, sourcebox)`` to ``(sink, sinkbox)``."""
 
     __slots__ = ("source", "sink", "sourcebox", "sinkbox", "passthrough",
-                 "pipewidth", "synchronous", "showtransit", "transittag", "_boxes")
+                 "pipewidth", "synchronous", "showtransit", "transittag", "_boxes",
+                 "wakeProducer")
 
     def __init__(self, source, sink, sourcebox="outbox", sinkbox="inbox",
-                 passthrough=0, pipewidth=None, synchronous=None):
+                 passthrough=0, pipewidth=None, synchronous=None, wakeProducer=True):
         self.source = source
         self.sink = sink
         self.sourcebox = sourcebox
@@ -60,6 +68,7 @@ class linkage(AxonObject):
         self.showtransit = False
         self.transittag = None
         self._boxes = None
+        self.wakeProducer = wakeProducer
 
     def sourcePair(self):
         """``(source component, source box name)``."""

@@ -8,6 +8,11 @@ that. When a component terminates, its postoffice's linkages are removed,
 so links a component made disappear with it, while links *other*
 components made to its boxes survive until their makers remove them.
 
+``linkages`` is an ``IdentityList`` (compares equal to a list) and the
+linkages are also indexed by the components they join, so adding and
+removing one link, or every link to one component, costs the same however
+many links the postoffice holds (a server makes several per connection).
+
 Example Usage
 -------------
 ::
@@ -23,6 +28,7 @@ Example Usage
 import logging
 
 from Axon.Base import AxonObject
+from Axon.IdentityList import IdentityList
 from Axon.Linkage import linkage
 
 _log = logging.getLogger("Axon.Postoffice")
@@ -32,7 +38,8 @@ class postoffice(AxonObject):
     """Creates, records and removes linkages on behalf of one component."""
 
     def __init__(self, debugname=""):
-        self.linkages = []
+        self.linkages = IdentityList()
+        self._byComponent = {}
         self.debugname = debugname + ":debug "
 
     def __str__(self):
@@ -42,7 +49,7 @@ class postoffice(AxonObject):
         """Link ``source=(component, box)`` to ``sink=(component, box)``; return the linkage.
 
         Further arguments are passed to ``linkage``: ``passthrough``,
-        ``pipewidth``, ``synchronous``.
+        ``pipewidth``, ``synchronous``, ``wakeProducer``.
         """
         sourceComp, sourceBox = source
         sinkComp, sinkBox = sink
@@ -50,20 +57,46 @@ class postoffice(AxonObject):
                           *optionalargs, **kwoptionalargs)
         sinkbox = thelink.getSinkbox()
         sourcebox = thelink.getSourcebox()
-        sinkbox.addsource(sourcebox)
+        sinkbox.addsource(sourcebox, quiet=not thelink.wakeProducer)
         # Remember the box objects: a box may be deleted (AdaptiveCommsComponent)
         # before the link is removed.
         thelink._boxes = (sourcebox, sinkbox)
         if thelink.pipewidth is not None or thelink.synchronous:
             thelink.setSynchronous(thelink.pipewidth)
         self.linkages.append(thelink)
+        self._index(thelink.source).append(thelink)
+        if thelink.sink is not thelink.source:
+            self._index(thelink.sink).append(thelink)
         return thelink
 
+    def _index(self, component):
+        byComponent = self._byComponent
+        key = id(component)
+        entry = byComponent.get(key)
+        if entry is None or entry[0] is not component:
+            entry = byComponent[key] = (component, IdentityList())
+        return entry[1]
+
+    def _forget(self, thelinkage):
+        byComponent = self._byComponent
+        for component in (thelinkage.source, thelinkage.sink):
+            entry = byComponent.get(id(component))
+            if entry is not None and entry[0] is component:
+                entry[1].discard(thelinkage)
+                if not entry[1]:
+                    del byComponent[id(component)]
+
     def _unlinkOne(self, thelinkage):
-        try:
-            self.linkages.remove(thelinkage)
-        except ValueError:
-            return
+        linkages = self.linkages
+        if isinstance(linkages, IdentityList):
+            if not linkages.discard(thelinkage):
+                return
+        else:
+            try:
+                linkages.remove(thelinkage)
+            except ValueError:
+                return
+        self._forget(thelinkage)
         self._disconnect(thelinkage)
 
     @staticmethod
@@ -83,14 +116,21 @@ class postoffice(AxonObject):
         """
         if thelinkage is not None:
             self._unlinkOne(thelinkage)
-        if thecomponent is not None:
-            for l in [l for l in self.linkages
-                      if l.source is thecomponent or l.sink is thecomponent]:
-                self._unlinkOne(l)
+        if thecomponent is None:
+            return
+        if isinstance(self.linkages, IdentityList):
+            entry = self._byComponent.get(id(thecomponent))
+            touching = entry[1] if entry is not None and entry[0] is thecomponent else ()
+        else:
+            touching = [l for l in self.linkages
+                        if l.source is thecomponent or l.sink is thecomponent]
+        for l in touching:
+            self._unlinkOne(l)
 
     def unlinkAll(self):
         """Remove every linkage made through this postoffice."""
         linkages = self.linkages
+        self._byComponent.clear()
         while linkages:
             self._disconnect(linkages.pop())
 

@@ -76,6 +76,7 @@ import logging
 import socket
 
 from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent
+from Axon.IdentityList import IdentityList
 from Axon.Ipc import shutdownMicroprocess
 from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA, socketShutdown
 from Kamaelia.Internet.TCPServer import TCPServer, serverFor
@@ -104,7 +105,7 @@ class ServerCore(AdaptiveCommsComponent):
         if self.protocol is None:
             raise TypeError("%s needs a protocol: ServerCore(protocol=..., port=...)"
                             % type(self).__name__)
-        self.connectedSockets = []
+        self.connectedSockets = IdentityList()
         self.server = None
         self._stopping = False
         if type(self).initialiseServerSocket is ServerCore.initialiseServerSocket:
@@ -155,7 +156,7 @@ class ServerCore(AdaptiveCommsComponent):
         self.link((handler, "outbox"), (csa, "inbox"))
         self.link((handler, "signal"), (csa, "control"))
         if "serversignal" in handler.outboxes:
-            self.link((handler, "serversignal"), (self, "control"))
+            self.link((handler, "serversignal"), (self, "control"), wakeProducer=False)
         if "makessl" in handler.outboxes and "makessl" in csa.inboxes:
             self.link((handler, "makessl"), (csa, "makessl"))
         if "sslready" in handler.inboxes and "sslready" in csa.outboxes:

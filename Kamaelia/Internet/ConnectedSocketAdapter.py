@@ -332,8 +332,18 @@ class ConnectedSocketAdapter(component):
             if not self._deliver_out(chunk):
                 self._watchRead(False)
                 return True
+            if len(chunk) < self.recvSize and not self._tlsBuffered():
+                # The kernel had no more: another recv would only fail with
+                # EAGAIN. The (level-triggered) I/O wait reports more data.
+                self._readable = False
+                break
         self._watchRead(True)
         return True
+
+    def _tlsBuffered(self):
+        """True when the TLS layer holds decrypted bytes not yet read."""
+        sock = self.socket
+        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
     def _failed(self, error, doing):
         self.howDied = error

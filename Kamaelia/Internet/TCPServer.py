@@ -208,7 +208,7 @@ class TCPServer(component):
             self._csas[csa] = newsock
             self._bySocket[newsock] = csa
             self.addChildren(csa)
-            self.link((csa, "CreatorFeedback"), (self, "_feedbackFromCSA"))
+            self.link((csa, "CreatorFeedback"), (self, "_feedbackFromCSA"), wakeProducer=False)
             self.send(newCSA(self, csa, newsock), "protocolHandlerSignal")
 
     def _resumeAccepting(self):

@@ -370,6 +370,46 @@ def test_wakeOnPop_many_to_one_removing_one_keeps_the_other(woken):
     assert wakeNames(mid) == ["o1"]
 
 
+def test_quiet_source_delivers_but_a_pop_does_not_wake_its_owner(woken):
+    """addsource(quiet=True): items flow as usual; the quiet producer is not woken on pop."""
+    loud, quiet, i = outbox("loud", woken), outbox("quiet", woken), inbox("rx", woken)
+    i.addsource(loud)
+    i.addsource(quiet, quiet=True)
+    quiet.append("q")
+    loud.append("l")
+    assert list(i.storage) == ["q", "l"]
+    assert wakeNames(i) == ["loud"]
+    del woken[:]
+    i.pop(0)
+    assert woken == ["loud"]
+
+
+def test_unlinking_a_quiet_source_leaves_the_other_wakes_alone(woken):
+    """Removing a quiet link must not remove a wake that a normal link put there."""
+    tx, i = outbox("tx", woken), inbox("rx", woken)
+    other = outbox("tx", woken)
+    other.notify = tx.notify            # the same owner feeding the box twice
+    i.addsource(tx)
+    i.addsource(other, quiet=True)
+    i.removesource(other)
+    assert wakeNames(i) == ["tx"]
+    i.removesource(tx)
+    assert wakeNames(i) == []
+
+
+def test_quiet_link_hides_the_whole_upstream_chain_and_relinks_loudly(woken):
+    """Owners upstream of a quiet link are not woken; relinked normally, they are again."""
+    child, parent, final = outbox("child", woken), outbox("parent", woken), inbox("final", woken)
+    parent.addsource(child)
+    final.addsource(parent, quiet=True)
+    assert wakeNames(final) == []
+    child.append("x")
+    assert list(final.storage) == ["x"]
+    final.removesource(parent)
+    final.addsource(parent)
+    assert wakeNames(final) == ["child", "parent"]
+
+
 # -- size limits -------------------------------------------------------------------
 
 

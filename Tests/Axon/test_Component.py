@@ -331,6 +331,25 @@ def test_addChildren_registers_without_activating():
     assert parent.childComponents() == [a, b]
 
 
+def test_children_compare_as_a_list_and_adding_twice_keeps_one_entry():
+    parent, a, b = Plain(), Plain(), Plain()
+    parent.addChildren(a, b, a)
+    parent.addChildren(b)
+    assert parent.children == [a, b] and a in parent.children
+    assert a._callOnCloseDown.count(parent.unpause) == 1
+    parent.removeChild(a)
+    parent.removeChild(a)
+    assert parent.children == [b] and a not in parent.children
+
+
+def test_removeChild_works_on_a_children_list_assigned_by_old_code():
+    """1.x code may assign ``children`` a plain list: removeChild removes every occurrence."""
+    parent, a, b = Plain(), Plain(), Plain()
+    parent.children = [a, b, a]
+    parent.removeChild(a)
+    assert parent.children == [b]
+
+
 def test_addChildren_with_a_class_raises():
     parent = Plain()
     with pytest.raises(Exception):

@@ -103,6 +103,55 @@ def test_unlink_by_component_removes_only_this_postoffices_links_touching_it():
     assert ab not in po.linkages and ac not in po.linkages
 
 
+def test_unlink_by_component_handles_self_links_and_links_made_after_an_unlink():
+    """The per-component index: a link from a component to itself is removed once; a
+    component unlinked and linked again is found again; unknown components are ignored."""
+    a, b = Node(), Node()
+    po = postoffice()
+    loop = po.link((a, "outbox"), (a, "inbox"))
+    po.unlink(thecomponent=a)
+    assert po.linkages == [] and loop not in po.linkages
+    again = po.link((a, "signal"), (b, "control"))
+    po.unlink(thecomponent=Node())
+    assert po.linkages == [again]
+    po.unlink(thelinkage=again)
+    po.unlink(thecomponent=b)
+    assert po.linkages == []
+    a.send("x", "signal")
+    assert b.dataReady("control") == 0
+
+
+def test_unlink_by_component_still_works_if_linkages_was_replaced_by_a_plain_list():
+    """Code written for 1.x may assign ``linkages`` a list: unlink falls back to scanning it."""
+    a, b, c = Node(), Node(), Node()
+    po = postoffice()
+    ab = po.link((a, "outbox"), (b, "inbox"))
+    bc = po.link((b, "outbox"), (c, "inbox"))
+    po.linkages = [ab, bc]
+    po.unlink(thecomponent=a)
+    assert po.linkages == [bc]
+    a.send("gone")
+    b.send("kept")
+    assert b.dataReady() == 0 and c.recv() == "kept"
+
+
+def test_link_with_wakeProducer_false_delivers_without_waking_the_producer_on_recv():
+    """linkage.wakeProducer=False: a recv at the sink does not wake the source component."""
+    a, b = Node(), Node()
+    po = postoffice()
+    quiet = po.link((a, "outbox"), (b, "inbox"), wakeProducer=False)
+    loud = po.link((a, "signal"), (b, "control"))
+    assert quiet.wakeProducer is False and loud.wakeProducer is True
+    a.send("data")
+    a.send("sig", "signal")
+    assert b.inboxes["inbox"].storage.wakeOnPop == []
+    assert b.inboxes["control"].storage.wakeOnPop == [a._deliveryWake]
+    assert b.recv() == "data" and b.recv("control") == "sig"
+    po.unlink(thelinkage=quiet)
+    a.send("dropped")
+    assert b.dataReady() == 0
+
+
 def test_unlink_with_both_arguments_removes_both():
     a, b, c = Node(), Node(), Node()
     po = postoffice()

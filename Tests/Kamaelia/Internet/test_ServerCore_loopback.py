@@ -83,9 +83,14 @@ def test_many_concurrent_clients_each_get_their_own_echo(echoServer, helpers):
         c.sendall(b"client %04d\n" % i)
     for i, c in enumerate(clients):
         assert helpers.recvExactly(c, 12) == b"client %04d\n" % i
+    # Closing one connection must not wake every other connection's adapter: the
+    # adapters' feedback links into the TCPServer are made with wakeProducer=False.
+    feedback = echoServer.server.inboxes["_feedbackFromCSA"].storage
+    assert len(echoServer.connectedSockets) == 200 and feedback.wakeOnPop == []
     for c in clients:
         c.close()
     helpers.waitFor(lambda: not echoServer.connectedSockets, message="all connections cleaned up")
+    assert not echoServer.children.copy()[1:], "only the TCPServer is left as a child"
 
 
 def test_half_close_still_gets_the_reply_then_server_closes(echoServer, helpers):
