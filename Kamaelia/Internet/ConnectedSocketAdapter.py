@@ -269,9 +269,9 @@ class ConnectedSocketAdapter(component):
                     size += len(chunk)
                 first = b"".join(batch)
                 queue.appendleft(first)
-            view = memoryview(first)[self._sendOffset:]
+            offset = self._sendOffset
             try:
-                sent = self._safesend(sock, view)
+                sent = self._safesend(sock, memoryview(first)[offset:] if offset else first)
             except OSError as e:
                 self._failed(e, "sending")
                 return False
@@ -283,7 +283,8 @@ class ConnectedSocketAdapter(component):
             if self._sendOffset >= len(first):
                 queue.popleft()
                 self._sendOffset = 0
-        self._watchWrite(False)
+        if self._watchingWrite:
+            self._watchWrite(False)
         return True
 
     def _saferecv(self):
@@ -337,7 +338,8 @@ class ConnectedSocketAdapter(component):
                 # EAGAIN. The (level-triggered) I/O wait reports more data.
                 self._readable = False
                 break
-        self._watchRead(True)
+        if not self._watchingRead:
+            self._watchRead(True)
         return True
 
     def _tlsBuffered(self):
@@ -400,19 +402,26 @@ class ConnectedSocketAdapter(component):
                 and not self._sendQueue)
 
     def main(self):
+        inboxes = self.inboxes
+        inbox = inboxes["inbox"].storage
+        control = inboxes["control"].storage
+        makessl = inboxes["makessl"].storage
+        hints = (inboxes["ReadReady"].storage, inboxes["SendReady"].storage)
         if self.howDied is None:
             self._watchRead(True)
         while self.howDied is None:
-            for hint in ("ReadReady", "SendReady"):
-                while self.dataReady(hint):
-                    self.recv(hint)
-            if self.handleControl() or self._closing == "now":
+            # The box storages are read directly (len() is dataReady, pop(0) is
+            # recv): this loop runs twice per request/response on every connection.
+            for hint in hints:
+                while hint:
+                    hint.pop(0)
+            if (control or self._closing is not None) and self.handleControl():
                 break
-            while self.dataReady("makessl") and self._tlsPending is None and not self._handshaking:
+            while makessl and self._tlsPending is None and not self._handshaking:
                 # Whatever is already queued was sent before the request: it goes
                 # out in plain text; anything later waits for the handshake.
                 self._takeFromInbox(limit=None)
-                self._tlsPending = self.recv("makessl")
+                self._tlsPending = makessl.pop(0)
             if self._handshaking:
                 if not self._continueHandshake():
                     break
@@ -420,7 +429,7 @@ class ConnectedSocketAdapter(component):
                     self.pause()
                     yield 1
                     continue
-            if self._tlsPending is None:
+            if inbox and self._tlsPending is None:
                 self._takeFromInbox()
             if self._sendQueue and not self.flushSendQueue():
                 break
@@ -434,13 +443,14 @@ class ConnectedSocketAdapter(component):
                         self._failed(e, "starting TLS")
                         break
                     continue
-            elif not self._peerClosed and not self.handleReceive():
-                break
-            elif self._peerClosed and self._heldChunk is not None:
+            elif not self._peerClosed:
+                if (self._readable or self._heldChunk is not None) and not self.handleReceive():
+                    break
+            elif self._heldChunk is not None:
                 self.handleReceive()
-            if self._drainedAfterPeerEOF():
+            if self._peerClosed and self._drainedAfterPeerEOF():
                 break
-            if self._closing == "flush" and not self._sendQueue and not self.dataReady("inbox"):
+            if self._closing == "flush" and not self._sendQueue and not inbox:
                 if not self.halfCloseOnFinish or self._peerClosed:
                     break
                 if not self._wroteEOF:
@@ -450,7 +460,7 @@ class ConnectedSocketAdapter(component):
                     except OSError as e:
                         self._failed(e, "half-closing")
                         break
-            if not self.canDoSomething():
+            if not ((self._readable and self._heldChunk is None) or inbox or control or makessl):
                 self.pause()
             yield 1
 
