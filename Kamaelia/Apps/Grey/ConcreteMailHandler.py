@@ -100,10 +100,10 @@ import logging
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Ipc import producerFinished
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.MailHandler import MailHandler, ctimeNow
+from Kamaelia.Apps.Grey.MailHandler import MailHandler
 from Kamaelia.Apps.Grey.SMTPProtocol import (TEXT_LINE_LIMIT, DataChecker, SMTPError,
                                              SMTPSession, allowedParameters, encode,
-                                             parseCommand, parseHeloName, parseMailFrom,
+                                             parseHeloName, parseMailFrom,
                                              parseRcptTo)
 from Kamaelia.Apps.Grey.SMTPReplies import ReplyError, ReplyParser, capabilities
 from Kamaelia.Internet.ConnectedSocketAdapter import TLSRequest
@@ -418,14 +418,7 @@ class ConcreteMailHandler(MailHandler):
         self.mailStatus = "DEFERRED"
         self.reply(R.GREYLISTED)
 
-    def _argument(self):
-        return parseCommand(encode(self.line.rstrip("\r\n"))).argument
-
     # -- the hooks -----------------------------------------------------------------------------
-
-    def handleConnect(self):
-        self.reply(R.GREETING.format(servername=self.servername, serverid=self.serverid,
-                                     date=ctimeNow(self.scheduler.wallclock)))
 
     def _greet(self, esmtp):
         try:
@@ -647,20 +640,6 @@ class ConcreteMailHandler(MailHandler):
         if hadTransaction:
             yield from self._resetBackendTransaction()
         self.reply(R.OK)
-
-    def handleNoop(self, tokens):
-        self.reply(R.OK)
-
-    def handleVrfy(self, tokens):
-        self.reply(R.VRFY_CANNOT)
-
-    def handleHelp(self, tokens):
-        self.reply(R.HELP)
-
-    def handleQuit(self, tokens):
-        self.reply(R.CLOSING.format(servername=self.servername))
-        self.session.close()
-        self.breakConnection = True
 
     def handleStarttls(self, tokens):
         if self.tlsContext is None:

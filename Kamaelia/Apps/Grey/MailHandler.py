@@ -97,7 +97,7 @@ from Axon.Component import component
 from Axon.Ipc import WaitComplete, producerFinished, shutdownMicroprocess
 from Kamaelia.Apps.Grey import SMTPReplies as R
 from Kamaelia.Apps.Grey.SMTPProtocol import (COMMAND_LINE_LIMIT, TEXT_LINE_LIMIT, DataChecker,
-                                             decode)
+                                             decode, encode, parseCommand)
 from Kamaelia.IPC import socketShutdown
 from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 
@@ -114,6 +114,8 @@ class MailHandler(component):
     Outboxes = {"outbox": "Replies to the client",
                 "signal": "producerFinished when the conversation is over"}
 
+    servername = "localhost"
+    serverid = "Kamaelia Grey"
     logfile = "greylist.log"
     debuglogfile = "greylist-debug.log"
     inactivity_timeout = 300
@@ -305,7 +307,7 @@ class MailHandler(component):
         return session is not None and session.sender is not None
 
     def servernameForReplies(self):
-        return getattr(self, "servername", "localhost")
+        return self.servername
 
     def noteToLog(self, line):
         """Write ``line`` to the result log (``logfile``)."""
@@ -377,46 +379,74 @@ class MailHandler(component):
         self.netPrint("250 OK id-deferred")
 
     # -- hooks (subclasses override) ------------------------------------------------
+    #
+    # The verbs that make up a policy (HELO, EHLO, MAIL, RCPT, DATA) answer
+    # "502 5.5.1 Command not implemented" until a subclass handles them; the
+    # others have the standard behaviour, so a subclass need only write what
+    # it does differently and a client never waits for a reply that no hook sends.
 
     def handleConnect(self):
-        """Hook: the client has connected (send the greeting here)."""
+        """Hook: the client has connected. Default: the "220 servername ESMTP serverid date" greeting."""
+        self.reply(R.GREETING.format(servername=self.servername, serverid=self.serverid,
+                                     date=ctimeNow(self.scheduler.wallclock)))
 
     def handleDisconnect(self):
         """Hook (a generator, run with WaitComplete): the conversation is over."""
         yield 1
 
     def logResult(self):
-        """Hook: write the result line for this conversation."""
+        """Hook: write the result line for this conversation (the default writes none)."""
 
     def handleHelo(self, tokens):
-        """Hook: HELO."""
+        """Hook: HELO. Default: 502."""
+        self.errorReply(R.NOT_IMPLEMENTED)
 
     def handleEhlo(self, tokens):
-        """Hook: EHLO."""
+        """Hook: EHLO. Default: 502 (a client then falls back to HELO)."""
+        self.errorReply(R.NOT_IMPLEMENTED)
 
     def handleMail(self, tokens):
-        """Hook: MAIL."""
+        """Hook: MAIL. Default: 502."""
+        self.errorReply(R.NOT_IMPLEMENTED)
 
     def handleRcpt(self, tokens):
-        """Hook: RCPT."""
+        """Hook: RCPT. Default: 502."""
+        self.errorReply(R.NOT_IMPLEMENTED)
 
     def handleData(self, tokens):
-        """Hook: DATA (call ``acceptMail()`` to have ``main`` read the message)."""
+        """Hook: DATA (call ``acceptMail()`` to have ``main`` read the message). Default: 502."""
+        self.errorReply(R.NOT_IMPLEMENTED)
 
     def handleQuit(self, tokens):
-        """Hook: QUIT."""
+        """Hook: QUIT. Default: "221 ... closing connection" and the conversation ends."""
+        self.reply(R.CLOSING.format(servername=self.servername))
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.close()
+        self.breakConnection = True
 
     def handleRset(self, tokens):
-        """Hook: RSET."""
+        """Hook: RSET. Default: forget the transaction in ``self.session`` (if any), 250."""
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.reset()
+        self.reply(R.OK)
 
     def handleNoop(self, tokens):
-        """Hook: NOOP."""
+        """Hook: NOOP. Default: 250."""
+        self.reply(R.OK)
 
     def handleVrfy(self, tokens):
-        """Hook: VRFY."""
+        """Hook: VRFY. Default: "252 Cannot VRFY user" (RFC 5321 7.3: do not reveal users)."""
+        self.reply(R.VRFY_CANNOT)
 
     def handleHelp(self, tokens):
-        """Hook: HELP."""
+        """Hook: HELP. Default: a 214 listing the commands."""
+        self.reply(R.HELP)
+
+    def _argument(self):
+        """The argument of the command in ``self.line`` (text after the verb)."""
+        return parseCommand(encode(self.line.rstrip("\r\n"))).argument
 
     # -- main ------------------------------------------------------------------------
 

@@ -44,9 +44,9 @@ import socket
 
 from Axon.Ipc import producerFinished
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.MailHandler import MailHandler, ctimeNow
+from Kamaelia.Apps.Grey.MailHandler import MailHandler
 from Kamaelia.Apps.Grey.SMTPProtocol import (SMTPError, SMTPSession, allowedParameters, encode,
-                                             parseCommand, parseHeloName, parseMailFrom,
+                                             parseHeloName, parseMailFrom,
                                              parseRcptTo)
 from Kamaelia.Chassis.ConnectedServer import ServerCore
 from Kamaelia.Util.ThreadedWorker import ThreadedWorker
@@ -91,13 +91,6 @@ class MaildirDelivery(MailHandler):
             argd.pop(unused, None)
         super().__init__(**argd)
         self.session = SMTPSession()
-
-    def _argument(self):
-        return parseCommand(encode(self.line.rstrip("\r\n"))).argument
-
-    def handleConnect(self):
-        self.reply(R.GREETING.format(servername=self.servername, serverid=self.serverid,
-                                     date=ctimeNow(self.scheduler.wallclock)))
 
     def _greet(self, esmtp):
         try:
@@ -171,23 +164,6 @@ class MaildirDelivery(MailHandler):
         if failure is not None and self.session.state == "DATA":
             self.session.endData()
         return failure
-
-    def handleRset(self, tokens):
-        self.session.reset()
-        self.reply(R.OK)
-
-    def handleNoop(self, tokens):
-        self.reply(R.OK)
-
-    def handleVrfy(self, tokens):
-        self.reply(R.VRFY_CANNOT)
-
-    def handleHelp(self, tokens):
-        self.reply(R.HELP)
-
-    def handleQuit(self, tokens):
-        self.reply(R.CLOSING.format(servername=self.servername))
-        self.breakConnection = True
 
 
 class MaildirServer(ServerCore):
