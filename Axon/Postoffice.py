@@ -70,20 +70,21 @@ class postoffice(AxonObject):
         return thelink
 
     def _index(self, component):
-        byComponent = self._byComponent
-        key = id(component)
-        entry = byComponent.get(key)
-        if entry is None or entry[0] is not component:
-            entry = byComponent[key] = (component, IdentityList())
-        return entry[1]
+        # Keyed by id(): the linkages listed hold the component, so its id
+        # cannot be reused while the entry exists. The lists are short (the
+        # links one component has through this postoffice).
+        entry = self._byComponent.get(id(component))
+        if entry is None:
+            entry = self._byComponent[id(component)] = []
+        return entry
 
     def _forget(self, thelinkage):
         byComponent = self._byComponent
         for component in (thelinkage.source, thelinkage.sink):
             entry = byComponent.get(id(component))
-            if entry is not None and entry[0] is component:
-                entry[1].discard(thelinkage)
-                if not entry[1]:
+            if entry is not None and thelinkage in entry:
+                entry.remove(thelinkage)
+                if not entry:
                     del byComponent[id(component)]
 
     def _unlinkOne(self, thelinkage):
@@ -119,8 +120,7 @@ class postoffice(AxonObject):
         if thecomponent is None:
             return
         if isinstance(self.linkages, IdentityList):
-            entry = self._byComponent.get(id(thecomponent))
-            touching = entry[1] if entry is not None and entry[0] is thecomponent else ()
+            touching = list(self._byComponent.get(id(thecomponent), ()))
         else:
             touching = [l for l in self.linkages
                         if l.source is thecomponent or l.sink is thecomponent]
