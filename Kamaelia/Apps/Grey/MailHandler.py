@@ -195,6 +195,12 @@ class MailHandler(component):
 
     def waitFor(self, condition, timeout):
         """Generator: until ``condition()`` is true; returns "ok", "timeout" or "stopped"."""
+        # Most lines of a message are already buffered: answer those without
+        # arming (and then cancelling) the inactivity timer.
+        if self.checkControl():
+            return "stopped"
+        if condition():
+            return "ok"
         self.setDeadline(timeout)
         try:
             while True:
