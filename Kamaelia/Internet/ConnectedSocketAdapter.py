@@ -148,6 +148,11 @@ class ConnectedSocketAdapter(component):
     recvSize = 65536
     sendBufferSize = 262144
     readsPerStep = 16
+    # Send what is queued at once rather than waiting for the peer's ACK of a
+    # previous small segment (Nagle): with delayed ACKs, a request/reply
+    # protocol otherwise stalls 40 ms at a time. asyncio does the same. The
+    # adapter already joins queued data into large writes.
+    tcpNoDelay = True
     closeOnPeerEOF = True
     halfCloseOnFinish = False
 
@@ -176,6 +181,9 @@ class ConnectedSocketAdapter(component):
         self._wroteEOF = False
         try:
             listensocket.setblocking(False)
+            if self.tcpNoDelay and listensocket.family in (socket.AF_INET, socket.AF_INET6) \
+                    and listensocket.type == socket.SOCK_STREAM:
+                listensocket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as e:
             self.howDied = e
 

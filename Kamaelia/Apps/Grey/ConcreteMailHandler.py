@@ -116,7 +116,10 @@ _log = logging.getLogger(__name__)
 # answering a client's EHLO when the server cannot be reached at that moment.
 _capabilityCache = {}
 
-_DATA_CHUNK = 65536
+# Message content goes to the real server in chunks of about this size; after
+# each chunk the handler yields, so the socket adapter sends it while the rest
+# of the message is being read (the real server works in parallel).
+_DATA_CHUNK = 16384
 
 
 def _xtext(value):
@@ -590,7 +593,9 @@ class ConcreteMailHandler(MailHandler):
         pending = bytearray() if self.xclientUsed else bytearray(self._receivedHeader())
         while True:
             try:
-                raw = yield from self.nextRawLine(TEXT_LINE_LIMIT)
+                raw = self.bufferedLine(TEXT_LINE_LIMIT)
+                if raw is None:
+                    raw = yield from self.nextRawLine(TEXT_LINE_LIMIT)
             except LineTooLong as e:
                 checker.lineTooLong(e.length)
                 continue
@@ -610,6 +615,7 @@ class ConcreteMailHandler(MailHandler):
                 if len(pending) >= _DATA_CHUNK:
                     yield from self.sendToBackend(bytes(pending))
                     pending.clear()
+                    yield 1
         self.line = ".\r\n"
         self.session.endData()
         failure = checker.failure()

@@ -67,3 +67,21 @@ def test_data_larger_than_recvSize_is_read_completely_in_order():
     assert bytes(got) == payload
     peer.close()
     stepUntil(h, lambda: h.finished)
+
+
+def test_tcp_sockets_get_TCP_NODELAY_so_small_writes_are_not_held_back():
+    """Nagle plus delayed ACKs stall a request/reply protocol 40 ms at a time: the adapter
+    turns Nagle off on TCP sockets (as asyncio does); other sockets are left alone."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    unixA, unixB = socket.socketpair()
+    try:
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        ConnectedSocketAdapter(accepted)
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        csa = ConnectedSocketAdapter(unixA)
+        assert csa.howDied is None
+    finally:
+        for s in (listener, client, accepted, unixA, unixB):
+            s.close()
