@@ -475,7 +475,7 @@ class scheduler(microprocess):
 
     def _waitForEvents(self):
         """Block until a timer is due, an I/O callback is ready or another thread calls."""
-        selector = self._ensureSelector()
+        self._ensureSelector()
         self._blocking = True
         try:
             if self._foreign or self._stopRequested or self._woken:

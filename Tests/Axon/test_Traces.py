@@ -14,7 +14,6 @@ every cycle: it logs ``"|n"`` at the start of cycle n and ends once it is
 the only microprocess left, so the traces show the cycle boundaries.
 """
 
-import pytest
 
 from Axon.Component import component
 from Axon.Ipc import WaitComplete, newComponent, reactivate

@@ -1,7 +1,6 @@
 """Fixtures for loopback networking tests: run an Axon system in a background thread."""
 
 import queue
-import socket
 import threading
 import time
 

@@ -10,7 +10,7 @@ import pytest
 
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Component import component
-from Axon.Ipc import producerFinished, shutdownMicroprocess
+from Axon.Ipc import producerFinished
 from Kamaelia.Chassis.ConnectedServer import ServerCore, SimpleServer
 from Kamaelia.IPC import serverShutdown, socketShutdown
 

@@ -1,7 +1,6 @@
 """TCPClient against real loopback servers: data both ways, clean ends and clear failures."""
 
 import socket
-import threading
 import time
 
 import pytest

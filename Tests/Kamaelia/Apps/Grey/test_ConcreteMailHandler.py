@@ -3,7 +3,6 @@
 import pytest
 
 from Axon.Ipc import producerFinished
-from Kamaelia.Apps.Grey import SMTPReplies as R
 from Kamaelia.IPC import socketShutdown
 
 CONVERSATION = (b"EHLO client.example\r\n"
