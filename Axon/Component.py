@@ -69,6 +69,7 @@ from Axon.AxonExceptions import noSpaceInBox
 from Axon.Box import _SHARED_NULLSINK as _nullsink
 from Axon.Box import _traced, makeInbox, makeOutbox
 from Axon.Box import postbox as _postbox
+from Axon.Box import _listappend, _listpop
 from Axon.Box import realsink as _realsink
 from Axon.Ipc import (WaitComplete, errorInformation, ipc, newComponent, notify,
                       producerFinished, reactivate, shutdown, shutdownMicroprocess,
@@ -191,7 +192,17 @@ class component(microprocess):
 
     def recv(self, boxname="inbox"):
         """Take the oldest message from inbox ``boxname`` (IndexError if empty)."""
-        return self.inboxes[boxname].storage.pop(0)
+        storage = self.inboxes[boxname].storage
+        if storage.__class__ is not _realsink:
+            return storage.pop(0)
+        # realsink.pop inlined (this is the hottest path in Axon): take the
+        # item, then wake the producers feeding the box.
+        item = _listpop(storage, 0)
+        callbacks = storage._wakeOnPop
+        if callbacks:
+            for wake in callbacks:
+                wake()
+        return item
 
     def Inbox(self, boxname="inbox"):
         """Iterate over the messages waiting in ``boxname``, removing each."""
@@ -204,8 +215,17 @@ class component(microprocess):
         box = self.outboxes[boxname]
         if _traced:
             box.append(message)
-        else:
-            box.sink.append(message)
+            return
+        sink = box.sink
+        if sink.__class__ is not _realsink:
+            sink.append(message)
+            return
+        # realsink.append inlined: the size check, then store and wake the owner.
+        size = sink.size
+        if size is not None and len(sink) >= size:
+            raise noSpaceInBox(len(sink), size)
+        _listappend(sink, message)
+        sink.notify()
 
     def _debug_send(self, message, boxname="outbox"):
         _log.info("SEND: %s %s: %r", self.name, boxname, message)

@@ -675,12 +675,15 @@ class scheduler(microprocess):
                 self._runqueue = survivors = []
                 runSteps(runqueue, survivors)
                 if (self._foreign or self._timers or self._io or self._stopRequested
-                        or not survivors or self._wokenActive):
+                        or self._wokenActive or not (survivors or self._woken)):
                     self._endOfCycle(survivors, True)
                     if self._over():
                         return
                 elif self._woken:
-                    survivors.extend(self._woken)
+                    if survivors:
+                        survivors.extend(self._woken)
+                    else:
+                        self._runqueue = self._woken
                     self._woken = []
                 if not threads and not self.extra:
                     return
