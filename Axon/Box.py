@@ -101,12 +101,13 @@ _SHARED_NULLSINK = nullsink()
 class realsink(list):
     """Storage of an inbox: a list that wakes its owner on append and producers on pop."""
 
-    __slots__ = ("notify", "size", "_wakeOnPop")
+    __slots__ = ("notify", "size", "_wakeOnPop", "_wakeWhenFull")
 
     def __init__(self, notify=None, size=None):
         self.notify = notify if notify is not None else _nothing
         self.size = size
         self._wakeOnPop = None
+        self._wakeWhenFull = None
 
     @property
     def wakeOnPop(self):
@@ -119,6 +120,21 @@ class realsink(list):
     @wakeOnPop.setter
     def wakeOnPop(self, callbacks):
         self._wakeOnPop = callbacks
+
+    @property
+    def wakeWhenFull(self):
+        """Callbacks run on a pop from a full sink only: producers linked with wakeProducer=False."""
+        callbacks = self._wakeWhenFull
+        if callbacks is None:
+            callbacks = self._wakeWhenFull = []
+        return callbacks
+
+    def _wakeQuietProducers(self, lengthBefore):
+        """After a pop: wake the producers behind quiet links if the sink had been full."""
+        callbacks = self._wakeWhenFull
+        if callbacks and self.size is not None and lengthBefore >= self.size:
+            for wake in callbacks:
+                wake()
 
     def append(self, data):
         size = self.size
@@ -133,6 +149,8 @@ class realsink(list):
         if callbacks:
             for wake in callbacks:
                 wake()
+        if self._wakeWhenFull:
+            self._wakeQuietProducers(len(self) + 1)
         return item
 
     def __repr__(self):
@@ -220,30 +238,34 @@ class postbox(object):
     def addsource(self, newsource, quiet=False):
         """Link ``newsource`` so that it forwards into this box.
 
-        With ``quiet`` a pop from the final sink does not wake the owners of
-        ``newsource`` and of the boxes feeding it.
+        With ``quiet`` a pop from the final sink wakes the owners of
+        ``newsource`` and of the boxes feeding it only if the sink was full
+        (so a producer waiting for room still runs again).
         """
         if newsource.target is not None:
             raise BoxAlreadyLinkedToDestination(self, newsource.target, newsource)
-        notifys = newsource.getnotifys()
-        newsource._removenotifys(notifys)
+        loud, whenFull = newsource.getnotifys(), newsource._whenFullNotifys()
+        newsource._removenotifys(loud, whenFull)
         self.sources.append(newsource)
         newsource._retarget(self)
         if quiet:
             newsource._quiet = True
+            self._addnotifys((), loud + whenFull)
         else:
-            self._addnotifys(notifys)
+            self._addnotifys(loud, whenFull)
 
     def removesource(self, oldsource):
         """Unlink ``oldsource``; it goes back to storing into its own storage."""
         quiet = oldsource._quiet
         oldsource._quiet = False
-        notifys = oldsource.getnotifys()
+        loud, whenFull = oldsource.getnotifys(), oldsource._whenFullNotifys()
         self.sources.remove(oldsource)
-        if not quiet:
-            self._removenotifys(notifys)
+        if quiet:
+            self._removenotifys((), loud + whenFull)
+        else:
+            self._removenotifys(loud, whenFull)
         oldsource._retarget(None)
-        oldsource._addnotifys(notifys)
+        oldsource._addnotifys(loud, whenFull)
 
     def _retarget(self, newtarget=None):
         self.target = newtarget
@@ -262,7 +284,8 @@ class postbox(object):
                 source._retarget(self)
 
     def getnotifys(self):
-        """Notify callbacks of every outbox owner upstream of (and including) this box."""
+        """Notify callbacks of every outbox owner upstream of (and including) this box
+        that a pop from the final sink always wakes (not through a quiet link)."""
         notifys = [self.notify] if self.notify is not None else []
         if self._sources:
             for source in self._sources:
@@ -270,22 +293,36 @@ class postbox(object):
                     notifys.extend(source.getnotifys())
         return notifys
 
-    def _addnotifys(self, notifys):
-        if self.target is not None:
-            self.target._addnotifys(notifys)
-        elif not isinstance(self.sink, nullsink):
-            self.sink.wakeOnPop.extend(notifys)
+    def _whenFullNotifys(self):
+        """Notify callbacks upstream of this box that are behind a quiet link."""
+        notifys = []
+        if self._sources:
+            for source in self._sources:
+                if source._quiet:
+                    notifys.extend(source.getnotifys())
+                notifys.extend(source._whenFullNotifys())
+        return notifys
 
-    def _removenotifys(self, notifys):
+    def _addnotifys(self, notifys, whenFull=()):
         if self.target is not None:
-            self.target._removenotifys(notifys)
+            self.target._addnotifys(notifys, whenFull)
         elif not isinstance(self.sink, nullsink):
-            wakeOnPop = self.sink.wakeOnPop
-            for notify in notifys:
-                try:
-                    wakeOnPop.remove(notify)
-                except ValueError:
-                    pass
+            if notifys:
+                self.sink.wakeOnPop.extend(notifys)
+            if whenFull:
+                self.sink.wakeWhenFull.extend(whenFull)
+
+    def _removenotifys(self, notifys, whenFull=()):
+        if self.target is not None:
+            self.target._removenotifys(notifys, whenFull)
+        elif not isinstance(self.sink, nullsink):
+            for callbacks, removing in ((self.sink._wakeOnPop, notifys),
+                                        (self.sink._wakeWhenFull, whenFull)):
+                for notify in removing:
+                    try:
+                        callbacks.remove(notify)
+                    except (ValueError, AttributeError):
+                        pass
 
 
 def makeInbox(notify, size=None):

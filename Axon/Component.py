@@ -202,6 +202,8 @@ class component(microprocess):
         if callbacks:
             for wake in callbacks:
                 wake()
+        if storage._wakeWhenFull:
+            storage._wakeQuietProducers(len(storage) + 1)
         return item
 
     def Inbox(self, boxname="inbox"):
@@ -254,7 +256,7 @@ class component(microprocess):
         """Link ``source=(component, box)`` to ``sink=(component, box)``; returns the linkage.
 
         Keywords: ``passthrough`` (0, 1 or 2), ``pipewidth``, ``synchronous``,
-        ``wakeProducer`` (False: a ``recv`` from the sink does not wake the source).
+        ``wakeProducer`` (False: a ``recv`` from the sink wakes the source only if the sink was full).
         """
         return self.postoffice.link(source, sink, *optionalargs, **kwoptionalargs)
 

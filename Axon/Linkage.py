@@ -35,11 +35,12 @@ passthrough    source box      sink box
 a pipewidth limits it to 1.
 
 ``wakeProducer=False`` (an addition to the original) makes a ``recv`` from the
-sink box not wake the source component. By default every ``recv`` wakes the
-owners of all outboxes feeding the box, so that a producer waiting for room
-runs again; for a box fed by thousands of producers that never wait for room
-(a server's feedback box fed by every connection) that is thousands of wake
-calls per message, so such links are made with ``wakeProducer=False``.
+sink box wake the source component only when the box was full, i.e. only a
+producer that may be waiting for room. By default every ``recv`` wakes the
+owners of all outboxes feeding the box; for a box fed by thousands of
+producers (a server's feedback box fed by every connection) that is
+thousands of wake calls per message, so such links are made with
+``wakeProducer=False``.
 """
 
 import logging

@@ -410,6 +410,44 @@ def test_quiet_link_hides_the_whole_upstream_chain_and_relinks_loudly(woken):
     assert wakeNames(final) == ["child", "parent"]
 
 
+def test_quiet_producer_is_woken_only_by_a_pop_from_a_full_sink(woken):
+    """wakeProducer=False still wakes a producer waiting for room: a pop that frees a
+    place in a full sink wakes it; other pops do not."""
+    tx, i = outbox("tx", woken), inbox("rx", woken, size=2)
+    i.addsource(tx, quiet=True)
+    tx.append("a")
+    tx.append("b")
+    with pytest.raises(noSpaceInBox):
+        tx.append("c")
+    del woken[:]
+    i.pop(0)
+    assert woken == ["tx"]
+    del woken[:]
+    i.pop(0)
+    assert woken == []
+
+
+def test_quiet_wakes_follow_the_chain_when_it_is_relinked(woken):
+    """Wakes behind a quiet link move with the chain: relinking the downstream end keeps
+    them conditional, unlinking the quiet link takes them away."""
+    child, parent = outbox("child", woken), outbox("parent", woken)
+    first, second = inbox("first", woken, size=1), inbox("second", woken, size=1)
+    parent.addsource(child, quiet=True)
+    first.addsource(parent)
+    assert wakeNames(first) == ["parent"]
+    assert sorted(cb.name for cb in first.storage.wakeWhenFull) == ["child"]
+    first.removesource(parent)
+    second.addsource(parent)
+    assert not first.storage.wakeWhenFull and not first.storage.wakeOnPop
+    assert sorted(cb.name for cb in second.storage.wakeWhenFull) == ["child"]
+    child.append("x")
+    del woken[:]
+    second.pop(0)
+    assert sorted(woken) == ["child", "parent"]
+    parent.removesource(child)
+    assert not second.storage.wakeWhenFull and wakeNames(second) == ["parent"]
+
+
 # -- size limits -------------------------------------------------------------------
 
 
