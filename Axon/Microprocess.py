@@ -43,6 +43,14 @@ knock-on action (``reactivate`` another microprocess).
 Termination: a microprocess ends when its generator is exhausted, when it
 is stopped, or when it raises (the error propagates out of the scheduler
 with the microprocess's name attached, unless the scheduler is immortal).
+
+Crash handlers: setting ``crashHandler`` to a callable ``handler(mp, exc)``
+(on the instance or the class) makes a crash of that microprocess its
+owner's business instead of the whole scheduler's: once the microprocess has
+been stopped and closed down, the scheduler calls the handler, in its own
+thread, and carries on. A server uses this to contain a failing connection
+(``Kamaelia.Chassis.ConnectedServer``). An exception raised by the handler
+propagates as a crash would.
 """
 
 import logging
@@ -137,6 +145,7 @@ class microprocess(AxonObject):
     __thread = None
     __stopYielded = False
     _wokenInCycle = -1
+    crashHandler = None
 
     def __init__(self, thread=None, closeDownValue=0, tag=""):
         super().__init__()

@@ -532,19 +532,36 @@ class scheduler(microprocess):
             for mp in knockon.microprocesses():
                 mp.stop()
 
-    def _crashed(self, mp, exc):
-        """``mp`` raised ``exc``: remove it; re-raise unless immortal."""
+    def _crashed(self, mp, exc, runqueue, survivors):
+        """``mp`` raised ``exc``: remove it; report it to its crash handler, or re-raise unless immortal.
+
+        Returns only if the crash was handled; the rest of the cycle then
+        carries on. Before an error escapes, the rest of ``runqueue`` is kept
+        for the next cycle.
+        """
         try:
             self._steps[mp] = _stoppedStep
             self._terminate(mp)
         except Exception as cleanupError:
             _log.error("%s: error while stopping after a crash: %r", _nameOf(mp), cleanupError)
+        handler = mp.crashHandler
+        if handler is not None:
+            try:
+                handler(mp, exc)
+                return
+            except Exception as handlerError:
+                if hasattr(handlerError, "add_note"):
+                    handlerError.add_note("raised by the crash handler of microprocess %s"
+                                          % _nameOf(mp))
+                self._rescue(runqueue, mp, survivors)
+                raise
         if isinstance(exc, self.exception_caught):
             _log.error("%s crashed and was stopped", _nameOf(mp),
                        exc_info=(type(exc), exc, exc.__traceback__))
             return
         if hasattr(exc, "add_note"):
             exc.add_note("raised in microprocess %s" % _nameOf(mp))
+        self._rescue(runqueue, mp, survivors)
         raise exc
 
     def _enter(self):
@@ -579,12 +596,10 @@ class scheduler(microprocess):
                         self._terminate(mp)
                         continue
                 except Exception as e:
-                    self._rescue(runqueue, mp, survivors)
-                    self._crashed(mp, e)
+                    self._crashed(mp, e, runqueue, survivors)
                     continue
             except Exception as e:
-                self._rescue(runqueue, mp, survivors)
-                self._crashed(mp, e)
+                self._crashed(mp, e, runqueue, survivors)
                 continue
             state = threads[mp]
             if state is _ACTIVE:

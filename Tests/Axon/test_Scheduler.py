@@ -541,6 +541,58 @@ def test_immortalise_stops_a_crashing_microprocess_and_lets_the_rest_run(runSche
     assert any(crasher.name in r.getMessage() for r in caplog.records)
 
 
+def test_immortal_crash_mid_cycle_does_not_run_the_rest_of_the_cycle_twice(runScheduler):
+    """The components after a crasher in a cycle keep one step per cycle (no duplicates)."""
+    scheduler.immortalise()
+    cycles = {"before": [], "after": []}
+
+    class CycleRecorder(microprocess):
+        def __init__(self, key):
+            super().__init__()
+            self.key = key
+
+        def main(self):
+            for _ in range(3):
+                cycles[self.key].append(self.scheduler._cycleNumber)
+                yield 1
+
+    CycleRecorder("before").activate()
+    Crasher(1, ValueError("crash")).activate()
+    CycleRecorder("after").activate()
+    runScheduler()
+    for key in ("before", "after"):
+        assert len(cycles[key]) == 3
+        assert len(set(cycles[key])) == 3, "stepped twice in one cycle: %r" % cycles
+
+
+def test_a_crash_handler_takes_the_crash_and_the_scheduler_carries_on(runScheduler):
+    """crashHandler(mp, exc) is called once the crasher is stopped; nothing propagates."""
+    seen = []
+    crasher = Crasher(2, ValueError("contained"))
+    crasher.crashHandler = lambda mp, exc: seen.append((mp, exc, mp._isStopped()))
+    crasher.activate()
+    survivor = Counter(5).activate()
+    runScheduler()
+    assert survivor.count == 5
+    assert len(seen) == 1
+    mp, exc, stoppedWhenCalled = seen[0]
+    assert mp is crasher and isinstance(exc, ValueError) and stoppedWhenCalled
+    assert crasher.steps == 2
+
+
+def test_an_error_in_a_crash_handler_propagates_with_a_note(runScheduler):
+    def handler(mp, exc):
+        raise RuntimeError("handler broke")
+
+    crasher = Crasher(1, ValueError("first"))
+    crasher.crashHandler = handler
+    crasher.activate()
+    with pytest.raises(RuntimeError, match="handler broke") as info:
+        runScheduler()
+    assert any("crash handler" in note and crasher.name in note
+               for note in getattr(info.value, "__notes__", []))
+
+
 def test_mortalise_makes_errors_propagate_again(runScheduler):
     scheduler.immortalise()
     scheduler.mortalise()
