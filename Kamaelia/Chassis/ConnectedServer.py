@@ -48,6 +48,14 @@ When a connection closes (``shutdownCSA``), the handler is sent
 ``socketShutdown()`` on its "control" and the CSA ``shutdownMicroprocess()``;
 both are forgotten and the two outboxes removed.
 
+One connection's failure is that connection's alone: the server is each
+handler's crash handler (``Axon.Microprocess``), so a handler that raises is
+stopped, ``handlerCrashed(handler, csa, exc)`` is called -- by default it
+logs the error with the client's address and closes that connection, after
+sending what the handler's ``crashNotice()`` returns (bytes), if it has that
+method -- and every other connection and the listener carry on. (The
+``TCPServer`` does the same for a crashing ``ConnectedSocketAdapter``.)
+
 Inboxes
 -------
 - _socketactivity -- ``newCSA``/``shutdownCSA`` from the TCPServer
@@ -77,7 +85,7 @@ import socket
 
 from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent
 from Axon.IdentityList import IdentityList
-from Axon.Ipc import shutdownMicroprocess
+from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA, socketShutdown
 from Kamaelia.Internet.TCPServer import TCPServer, serverFor
 
@@ -106,6 +114,7 @@ class ServerCore(AdaptiveCommsComponent):
             raise TypeError("%s needs a protocol: ServerCore(protocol=..., port=...)"
                             % type(self).__name__)
         self.connectedSockets = IdentityList()
+        self._peers = {}
         self.server = None
         self._stopping = False
         if type(self).initialiseServerSocket is ServerCore.initialiseServerSocket:
@@ -162,9 +171,52 @@ class ServerCore(AdaptiveCommsComponent):
         if "sslready" in handler.inboxes and "sslready" in csa.outboxes:
             self.link((csa, "sslready"), (handler, "sslready"))
         self.addChildren(csa, handler)
+        if handler.crashHandler is None:
+            handler.crashHandler = self._handlerCrashed
+        self._peers[handler] = (csa, peer, peerport)
         handler.activate()
         csa.activate()
         return handler
+
+    def _handlerCrashed(self, handler, exc):
+        entry = self._peers.get(handler)
+        if entry is None:
+            _log.error("%s: protocol handler %s crashed after its connection closed",
+                       self.name, handler.name, exc_info=(type(exc), exc, exc.__traceback__))
+            return
+        self.handlerCrashed(handler, entry[0], exc)
+
+    def peerOf(self, handler):
+        """(address, port) of the client that ``handler`` serves (None if unknown)."""
+        entry = self._peers.get(handler)
+        return None if entry is None else entry[1:]
+
+    def handlerCrashed(self, handler, csa, exc):
+        """Hook: ``handler`` raised ``exc``. Default: log it; close its connection (see the module docs)."""
+        peer, peerport = self.peerOf(handler)
+        _log.error("%s: the handler of the connection from %s port %s crashed; closing that "
+                   "connection", self.name, peer, peerport,
+                   exc_info=(type(exc), exc, exc.__traceback__))
+        notice = b""
+        if hasattr(handler, "crashNotice"):
+            try:
+                notice = handler.crashNotice()
+            except Exception:
+                _log.exception("%s: %s.crashNotice() failed", self.name, handler.name)
+        self.closeConnection(csa, notice)
+
+    def closeConnection(self, csa, lastWords=b""):
+        """Close ``csa``'s connection once ``lastWords`` (bytes) and what is queued are sent."""
+        try:
+            inboxes, outboxes, handler = self.retrieveTrackedResourceInformation(csa)
+        except KeyError:
+            return
+        if lastWords:
+            try:
+                csa._deliver(lastWords, "inbox")
+            except Exception as e:
+                _log.warning("%s: could not queue the last words for %s: %s", self.name, csa.name, e)
+        self.send(producerFinished(self), outboxes[1])
 
     def handleClosedCSA(self, shutdownCSAMessage):
         """A connection closed: tell its handler and CSA, forget both (once per CSA)."""
@@ -183,6 +235,7 @@ class ServerCore(AdaptiveCommsComponent):
         self.deleteOutbox(toHandler)
         self.deleteOutbox(toCSA)
         self.ceaseTrackingResource(csa)
+        self._peers.pop(handler, None)
         try:
             self.connectedSockets.remove(csa)
         except ValueError:

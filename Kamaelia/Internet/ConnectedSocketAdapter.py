@@ -25,8 +25,10 @@ Sending: each item arriving on "inbox" is queued and written as the socket
 accepts it; partial writes keep the remainder, order is preserved, and
 large payloads are sent without copying them repeatedly. ``bytes``,
 ``bytearray`` and ``memoryview`` are sent as they are; a ``str`` is encoded
-as UTF-8 (Kamaelia 1.x on Python 3 looped forever on a ``str``). Anything
-else is logged and dropped (or raises ``TypeError`` with
+as UTF-8 (Kamaelia 1.x on Python 3 looped forever on a ``str``), with
+surrogate escapes turned back into the bytes they stand for (text decoded
+with ``errors="surrogateescape"`` round-trips). Anything else, including
+text that still cannot be encoded, is logged and dropped (or raises with
 ``crashOnBadDataToSend=True``). The CSA takes at most ``sendBufferSize``
 bytes from its inbox ahead of what the socket has accepted; give the inbox
 a size limit (``setInboxSize``) and have the producer handle
@@ -239,7 +241,14 @@ class ConnectedSocketAdapter(component):
         if isinstance(data, memoryview):
             return data.tobytes()
         if isinstance(data, str):
-            return data.encode("utf-8")
+            try:
+                return data.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError as e:
+                if self.crashOnBadDataToSend:
+                    raise
+                _log.error("%s: dropping text that cannot be encoded as UTF-8 (%s): %r",
+                           self.name, e.reason, data[:80])
+                return b""
         if self.crashOnBadDataToSend:
             raise TypeError("ConnectedSocketAdapter can only send bytes or str, got %r" % (data,))
         _log.error("%s: dropping data that is neither bytes nor str: %r", self.name, data)

@@ -38,6 +38,11 @@ closes its socket, sends ``shutdownCSA(self, csa)`` on
 If the process runs out of file descriptors, accepting pauses for a moment
 instead of spinning.
 
+A CSA that crashes takes only its own connection down: the server is its
+crash handler (``Axon.Microprocess``) and logs the error with the peer's
+address; the CSA's ``stop()`` has closed the socket and reported it, so the
+connection is then cleaned up as any closed connection is.
+
 Inboxes
 -------
 - _feedbackFromCSA -- ``socketShutdown`` notices from the CSAs
@@ -160,6 +165,7 @@ class TCPServer(component):
         self.selectorService = None
         self._csas = {}
         self._bySocket = {}
+        self._peers = {}
         self._acceptable = False
         self._listening = False
         self.listener, self.listenport, self.bindError = _bind(
@@ -189,7 +195,7 @@ class TCPServer(component):
         """Accept what is pending; announce each new CSA."""
         for _ in range(self.acceptsPerStep):
             try:
-                newsock, _address = self.listener.accept()
+                newsock, address = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 self._acceptable = False
                 return
@@ -205,7 +211,10 @@ class TCPServer(component):
                 raise
             newsock.setblocking(False)
             csa = self.createConnectedSocket(newsock)
+            if getattr(csa, "crashHandler", 0) is None:
+                csa.crashHandler = self._csaCrashed
             self._csas[csa] = newsock
+            self._peers[csa] = address
             self._bySocket[newsock] = csa
             self.addChildren(csa)
             self.link((csa, "CreatorFeedback"), (self, "_feedbackFromCSA"), wakeProducer=False)
@@ -225,11 +234,17 @@ class TCPServer(component):
             # adapter: find the component this server created by its socket.
             csa = self._bySocket.get(details[0], csa)
         sock = self._csas.pop(csa, None)
+        self._peers.pop(csa, None)
         if sock is not None:
             self._bySocket.pop(sock, None)
             sock.close()
         self.send(shutdownCSA(self, csa), "protocolHandlerSignal")
         self.removeChild(csa)
+
+    def _csaCrashed(self, csa, exc):
+        _log.error("%s: the adapter of the connection from %s crashed; that connection is "
+                   "closed", self.name, self._peers.get(csa, "an unknown peer"),
+                   exc_info=(type(exc), exc, exc.__traceback__))
 
     def anyClosedSockets(self):
         """Handle every ``socketShutdown`` waiting on "_feedbackFromCSA"."""

@@ -261,3 +261,112 @@ def test_bind_failure_is_reported_with_the_server_name(system):
     system.thread.join(5)
     system.thread = threading.Thread(target=lambda: None)
     system.thread.start()
+
+
+# -- one connection's failure is that connection's alone --------------------------------------
+
+class CrashOnBoom(component):
+    """Echoes, but raises when a chunk contains b"boom" (after saying goodbye via crashNotice)."""
+
+    def crashNotice(self):
+        return b"sorry, internal error\r\n"
+
+    def main(self):
+        while not self.dataReady("control"):
+            while self.dataReady("inbox"):
+                data = self.recv("inbox")
+                if b"boom" in data:
+                    raise ValueError("handler bug")
+                self.send(data, "outbox")
+            self.pause()
+            yield 1
+
+
+def test_a_crashing_handler_closes_only_its_connection(system, helpers, caplog):
+    """The crasher's client gets crashNotice() and EOF; the others and the listener carry on."""
+    server = system.activate(ServerCore(protocol=CrashOnBoom, port=0, host="127.0.0.1"))
+    survivor = connect(server.port)
+    victim = connect(server.port)
+    survivor.sendall(b"before")
+    assert helpers.recvExactly(survivor, 6) == b"before"
+    victim.sendall(b"boom")
+    received = b""
+    while True:
+        chunk = victim.recv(100)
+        if not chunk:
+            break
+        received += chunk
+    assert received == b"sorry, internal error\r\n"
+    survivor.sendall(b"after")
+    assert helpers.recvExactly(survivor, 5) == b"after"
+    late = connect(server.port)
+    late.sendall(b"late")
+    assert helpers.recvExactly(late, 4) == b"late"
+    assert any("crashed" in r.getMessage() and "127.0.0.1" in r.getMessage()
+               for r in caplog.records)
+    for s in (survivor, victim, late):
+        s.close()
+    assert system.error is None
+
+
+def test_a_crashing_adapter_closes_only_its_connection(system, helpers, caplog):
+    """A CSA that raises (here: bad data with crashOnBadDataToSend) is contained by its TCPServer."""
+    from Kamaelia.Internet.ConnectedSocketAdapter import ConnectedSocketAdapter
+    from Kamaelia.Internet.TCPServer import TCPServer
+
+    class StrictCSA(ConnectedSocketAdapter):
+        def __init__(self, sock, selectorService=None, **argd):
+            super().__init__(sock, selectorService, crashOnBadDataToSend=True, **argd)
+
+    class StrictTCPServer(TCPServer):
+        CSA = StrictCSA
+
+    class SendsGarbage(Echo):
+        def main(self):
+            while True:
+                while self.dataReady("inbox"):
+                    data = self.recv("inbox")
+                    self.send(object() if data == b"garbage" else data, "outbox")
+                if self.dataReady("control"):
+                    self.recv("control")
+                    return
+                self.pause()
+                yield 1
+
+    class Server(ServerCore):
+        TCPS = StrictTCPServer
+
+    server = system.activate(Server(protocol=SendsGarbage, port=0, host="127.0.0.1"))
+    survivor = connect(server.port)
+    victim = connect(server.port)
+    survivor.sendall(b"one")
+    assert helpers.recvExactly(survivor, 3) == b"one"
+    victim.sendall(b"garbage")
+    assert victim.recv(100) == b""
+    survivor.sendall(b"two")
+    assert helpers.recvExactly(survivor, 3) == b"two"
+    assert any("adapter" in r.getMessage() and "crashed" in r.getMessage() for r in caplog.records)
+    survivor.close()
+    victim.close()
+    assert system.error is None
+
+
+def test_text_with_surrogate_escapes_goes_out_as_the_original_bytes(system, helpers):
+    """A str decoded with surrogateescape (e.g. an echoed non-UTF-8 argument) is sent byte for byte."""
+    class EchoAsText(Echo):
+        def main(self):
+            while True:
+                while self.dataReady("inbox"):
+                    self.send(self.recv("inbox").decode("utf-8", "surrogateescape"), "outbox")
+                if self.dataReady("control"):
+                    self.recv("control")
+                    return
+                self.pause()
+                yield 1
+
+    server = system.activate(ServerCore(protocol=EchoAsText, port=0, host="127.0.0.1"))
+    s = connect(server.port)
+    s.sendall(b"EHLO \xff\xfe\r\n")
+    assert helpers.recvExactly(s, 9) == b"EHLO \xff\xfe\r\n"
+    s.close()
+    assert system.error is None
