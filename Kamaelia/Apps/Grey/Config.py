@@ -22,17 +22,21 @@ Example Usage
 
 How does it work?
 -----------------
-``SCHEMA`` is the single table of options: name, type, default, help text
-and value checks. ``DEFAULT_CONFIG`` is built from it, and so is
-``describeOptions()``, which the application's ``--check-config`` and the
-documentation print.
+``SCHEMA`` is the single table of options: name, type, default, help text,
+value checks and whether a SIGHUP can apply a new value (``reloadable``).
+``DEFAULT_CONFIG`` is built from it, and so is ``describeOptions()``, which
+the documentation prints.
 
-``loadConfig(path)`` reads the file and hands the lines to
+``loadConfig(path)`` reads the file as bytes and hands the lines to
 ``parseConfig(lines, filename)``, which starts from a copy of the defaults
 and applies each line:
 
 - blank lines and lines whose first non-blank character is ``#`` are skipped
-  (also inside a list);
+  (also inside a list); such a comment line may hold any bytes, so 1.x
+  files with Latin-1 comments load;
+- elsewhere a ``#`` that follows a blank or a tab starts a comment that runs
+  to the end of the line (``port = 25   # the SMTP port``); a ``#`` right
+  after another character is part of the value (``serverid = Grey#2``);
 - ``key = value`` sets a scalar option (everything after the first ``=``,
   stripped, is the value; an empty value gives the empty string, or "use
   the profile" for the optional greylist timings);
@@ -40,12 +44,18 @@ and applies each line:
   that follow are its items. In a list of tuples each item is a line of
   blank-separated fields.
 
+What is not a comment must be UTF-8. Only the part of a line before its
+comment is decoded, so the bytes of a comment never matter.
+
 Types: ``int`` (decimal), ``str``, ``bool`` (yes/no, true/false, on/off,
 1/0, any case), ``list`` (one value per item) and ``tuples`` (a fixed number
 of fields per item). ``ConfigError`` (a ``ValueError``), whose text is
-``"<file>:<line>: <key>: <problem>"``, is raised for an unknown key, a bad
-integer or boolean, a value not among an option's choices, a bad address in
-``allowed_senders`` or network in ``allowed_sender_nets`` (see
+``"<file>:<line>: <key>: <problem>"`` (``"<file>: <key>: <problem>"`` when
+no single line is to blame), is raised for a line that is not UTF-8, an
+unknown key, a key set twice (naming both lines), a bad integer or boolean,
+a value not among an option's choices, an address that is not an IP
+address (``listen_address``, ``smtp_ip``, ``allowed_senders``,
+``dns_servers``) or a bad network in ``allowed_sender_nets`` (see
 ``Kamaelia.Apps.Grey.Networks``), a triple with the wrong number of fields
 or a bad address/network field, a list item with blanks in a one-value list,
 ``key = value`` for a list option or ``key:`` for a scalar one, an indented
@@ -53,10 +63,15 @@ line with no list option above it, a line that is none of these, one of
 ``tls_certificate``/``tls_key`` without the other, and greylist timings that
 do not satisfy too_soon <= min_defer <= max_defer.
 
-``findConfig(searchPath)`` returns the first file of the search path that
-can be opened for reading; the default path is the original's.
+``findConfig(searchPath)`` returns the first file of the search
+path that can be opened for reading; the default path is the original's.
 ``timingProfile(config)`` turns ``greylist_profile`` and the optional
 ``greylist_*`` timing overrides into a ``TimingProfile``.
+
+What only the running system can tell (a log directory that does not
+exist, an unreadable TLS key, a greylist database that is not one) is
+checked by ``Kamaelia.Apps.Grey.StartupChecks``; this module reads nothing
+but the config file.
 
 Configuration
 -------------
@@ -67,16 +82,28 @@ Every option, with its default, is listed by ``describeOptions()`` and in
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from Kamaelia.Apps.Grey.GreylistVerdict import KEY_MODES, PROFILES, TimingProfile
 from Kamaelia.Apps.Grey.Networks import parseAddress, parseNetwork
 
 __all__ = [
-    "Option", "SCHEMA", "OPTIONS", "DEFAULT_CONFIG", "SEARCH_PATH",
-    "ConfigError", "findConfig", "loadConfig", "parseConfig",
-    "timingProfile", "defaultConfig", "describeOptions",
+    "DEFAULT_CONFIG",
+    "OPTIONS",
+    "RELOADABLE_KEYS",
+    "SCHEMA",
+    "SEARCH_PATH",
+    "ConfigError",
+    "Option",
+    "defaultConfig",
+    "describeOptions",
+    "findConfig",
+    "loadConfig",
+    "parseConfig",
+    "timingProfile",
 ]
 
 INT, STR, BOOL, LIST, TUPLES = "int", "str", "bool", "list", "tuples"
@@ -90,49 +117,58 @@ class Option:
     with each item -- and raises ``ValueError`` with the problem; what it
     returns replaces the value. ``fields`` is the size of each tuple of a
     ``tuples`` option and ``fieldNames`` names them for messages.
+    ``reloadable`` says that a running greylister applies a new value on
+    SIGHUP; any other change needs a restart.
     """
 
     name: str
     kind: str
     default: Any
     help: str
-    check: Optional[Callable[[Any], Any]] = None
+    check: Callable[[Any], Any] | None = None
     optional: bool = False
     fields: int = 0
-    fieldNames: tuple = ()
+    fieldNames: tuple[str, ...] = ()
+    reloadable: bool = False
 
 
-def _intRange(low: Optional[int] = None, high: Optional[int] = None):
-    def check(value: Optional[int]) -> Optional[int]:
+def _intRange(low: int | None = None,
+              high: int | None = None) -> Callable[[int | None], int | None]:
+    def check(value: int | None) -> int | None:
         if value is None:
             return value
         if low is not None and value < low:
-            raise ValueError("must be at least %d, got %d" % (low, value))
+            raise ValueError(f"must be at least {low}, got {value}")
         if high is not None and value > high:
-            raise ValueError("must be at most %d, got %d" % (high, value))
+            raise ValueError(f"must be at most {high}, got {value}")
         return value
     return check
 
 
-def _choice(*choices: str, fold: Callable[[str], str] = str.lower):
+def _choice(*choices: str,
+            fold: Callable[[str], str] = str.lower) -> Callable[[str], str]:
     def check(value: str) -> str:
         folded = fold(value)
         if folded not in choices:
-            raise ValueError("must be one of %s, got %r"
-                             % (", ".join(choices), value))
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
         return folded
     return check
 
 
-def _optionalAddress(value: str) -> str:
-    if value:
-        parseAddress(value)
-    return value
-
-
 def _address(value: str) -> str:
-    parseAddress(value)
+    """An IP address literal, returned without any [brackets]."""
+    try:
+        parseAddress(value)
+    except ValueError:
+        raise ValueError(f"not an IP address: {value!r}") from None
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
     return value
+
+
+def _optionalAddress(value: str) -> str:
+    return _address(value) if value else value
 
 
 def _network(value: str) -> str:
@@ -144,19 +180,19 @@ def _domain(value: str) -> str:
     return value.lower()
 
 
-def _triple(value: tuple) -> tuple:
+def _triple(value: tuple[str, ...]) -> tuple[str, ...]:
     try:
         parseAddress(value[0])
     except ValueError as error:
-        raise ValueError("ip field: %s" % error) from None
+        raise ValueError(f"ip field: {error}") from None
     return value
 
 
-def _nonstandardTriple(value: tuple) -> tuple:
+def _nonstandardTriple(value: tuple[str, ...]) -> tuple[str, ...]:
     try:
         parseNetwork(value[1])
     except ValueError as error:
-        raise ValueError("network field: %s" % error) from None
+        raise ValueError(f"network field: {error}") from None
     return value
 
 
@@ -175,8 +211,9 @@ SCHEMA: tuple[Option, ...] = (
     Option("serverid", STR, "Kamaelia-SMTP 1.0",
            "software name shown in the greeting"),
     Option("smtp_ip", STR, "",
-           "address of the real mail server that accepted mail is passed "
-           "to; empty: deliver into the built-in Maildir backend instead"),
+           "IP address of the real mail server that accepted mail is passed "
+           "to; empty: deliver into the built-in Maildir backend instead",
+           _optionalAddress),
     Option("smtp_port", INT, 8025, "port of the real mail server", _PORT),
     Option("inactivity_timeout", INT, 300,
            "seconds a client may stay silent before it is disconnected "
@@ -187,22 +224,28 @@ SCHEMA: tuple[Option, ...] = (
            "file for the debug log"),
     Option("allowed_senders", LIST, ["127.0.0.1"],
            "client addresses that may send to any destination (exact "
-           "IPv4/IPv6 addresses)", _address),
+           "IPv4/IPv6 addresses)", _address, reloadable=True),
     Option("allowed_sender_nets", LIST, [],
            "client networks that may send to any destination: CIDR "
            "(10.0.0.0/8, 2001:db8::/32) or leading IPv4 octets (10, "
-           "192.168.2), matched on whole octets", _network),
+           "192.168.2), matched on whole octets", _network, reloadable=True),
     Option("allowed_domains", LIST, [],
-           "recipient domains we accept (greylisted) mail for", _domain),
+           "recipient domains we accept (greylisted) mail for", _domain,
+           reloadable=True),
+    Option("allow_untrusted_routing", BOOL, False,
+           "accept recipients whose local part carries a route ('%', '!' or "
+           "a quoted '@', as in <user%elsewhere@ours>) from clients that are "
+           "not allowed senders (as Postfix's allow_untrusted_routing)"),
     Option("whitelisted_triples", TUPLES, [],
            "'ip sender recipient' lines that skip greylisting; sender and "
            "recipient as the client sends them, e.g. <a@example.org>",
-           _triple, fields=3, fieldNames=("ip", "sender", "recipient")),
+           _triple, fields=3, fieldNames=("ip", "sender", "recipient"),
+           reloadable=True),
     Option("whitelisted_nonstandard_triples", TUPLES, [],
            "'heloname network recipient' lines that skip greylisting, for "
            "sender farms that retry from many hosts",
            _nonstandardTriple, fields=3,
-           fieldNames=("heloname", "network", "recipient")),
+           fieldNames=("heloname", "network", "recipient"), reloadable=True),
     Option("greylist_db", STR, "greylist.sqlite",
            "SQLite file holding the greylist"),
     Option("greylist_profile", STR, "kamaelia",
@@ -232,6 +275,11 @@ SCHEMA: tuple[Option, ...] = (
     Option("max_message_size", INT, 10240000,
            "largest message accepted, in bytes (advertised as SIZE)",
            _POSITIVE),
+    Option("bare_newline", STR, "normalize",
+           "message content with a bare LF or CR (as Postfix's "
+           "smtpd_forbid_bare_newline): 'normalize' (a bare LF ends a line "
+           "and is relayed as CRLF) or 'reject' (refused with 554)",
+           _choice("normalize", "reject")),
     Option("max_recipients", INT, 100,
            "recipients accepted per message (RFC 5321 asks for 100)",
            _POSITIVE),
@@ -243,6 +291,15 @@ SCHEMA: tuple[Option, ...] = (
     Option("xclient", BOOL, True,
            "tell the real mail server the client's address and HELO name "
            "with XCLIENT when it offers it"),
+    Option("client_name_lookup", BOOL, True,
+           "look up each client's forward-confirmed reverse DNS name (for "
+           "XCLIENT NAME= and the logs); no: every client is [UNAVAILABLE]"),
+    Option("dns_servers", LIST, [],
+           "IP addresses of the DNS servers for client name lookups "
+           "(empty: the servers of /etc/resolv.conf)", _address),
+    Option("dns_port", INT, 53, "port of those DNS servers", _intRange(1, 65535)),
+    Option("dns_timeout", INT, 5,
+           "seconds one client name lookup may take in all", _POSITIVE),
     Option("maildir", STR, "Maildir",
            "Maildir of the built-in backend (used when smtp_ip is empty)"),
     Option("backend_timeout", INT, 300,
@@ -260,6 +317,8 @@ SCHEMA: tuple[Option, ...] = (
 
 OPTIONS: dict[str, Option] = {option.name: option for option in SCHEMA}
 DEFAULT_CONFIG: dict[str, Any] = {option.name: option.default for option in SCHEMA}
+RELOADABLE_KEYS: tuple[str, ...] = tuple(
+    option.name for option in SCHEMA if option.reloadable)
 
 _BASENAMES = (
     "/usr/local/etc/Kamaelia/greylist",
@@ -275,12 +334,21 @@ _TRUE = ("yes", "true", "on", "1")
 _FALSE = ("no", "false", "off", "0")
 _TIMING_KEYS = ("greylist_too_soon", "greylist_min_defer",
                 "greylist_max_defer", "greylist_max_grey")
+# A comment starts at a "#" that follows a blank; "#" and blanks are ASCII,
+# so this is safe to search for in undecoded UTF-8 (or any other) bytes.
+_INLINE_COMMENT = re.compile(rb"[ \t]#")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class ConfigError(ValueError):
-    """A mistake in a config file, with where it is."""
+    """A mistake in a config file (or a command-line value), with where it is.
 
-    def __init__(self, filename: str, line: int, key: str, problem: str):
+    ``line`` is ``None`` (or 0) when no single line is to blame, e.g. for a
+    command-line override or a file named by a setting; the text then has
+    no line number.
+    """
+
+    def __init__(self, filename: str, line: int | None, key: str, problem: str):
         super().__init__(filename, line, key, problem)
         self.filename = filename
         self.line = line
@@ -288,16 +356,17 @@ class ConfigError(ValueError):
         self.problem = problem
 
     def __str__(self) -> str:
-        return "%s:%d: %s: %s" % (self.filename, self.line, self.key,
-                                  self.problem)
+        if self.line:
+            return f"{self.filename}:{self.line}: {self.key}: {self.problem}"
+        return f"{self.filename}: {self.key}: {self.problem}"
 
 
-def defaultConfig() -> dict:
+def defaultConfig() -> dict[str, Any]:
     """A fresh (deep) copy of ``DEFAULT_CONFIG``."""
     return copy.deepcopy(DEFAULT_CONFIG)
 
 
-def findConfig(searchPath: Iterable[str] = SEARCH_PATH) -> Optional[str]:
+def findConfig(searchPath: Iterable[str] = SEARCH_PATH) -> str | None:
     """The first file of ``searchPath`` that can be opened, else ``None``."""
     for path in searchPath:
         try:
@@ -308,8 +377,8 @@ def findConfig(searchPath: Iterable[str] = SEARCH_PATH) -> Optional[str]:
     return None
 
 
-def loadConfig(path: Optional[str] = None,
-               searchPath: Iterable[str] = SEARCH_PATH) -> dict:
+def loadConfig(path: str | None = None,
+               searchPath: Iterable[str] = SEARCH_PATH) -> dict[str, Any]:
     """Load a config file into a dict of every option.
 
     With ``path=None`` the search path is tried (``findConfig``); when no
@@ -320,9 +389,9 @@ def loadConfig(path: Optional[str] = None,
         path = findConfig(searchPath)
         if path is None:
             return defaultConfig()
-    with open(path, "r", encoding="utf-8") as handle:
-        lines = handle.readlines()
-    return parseConfig(lines, path)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return parseConfig(data.removeprefix(_UTF8_BOM).splitlines(), path)
 
 
 def _convertScalar(option: Option, value: str) -> Any:
@@ -332,15 +401,15 @@ def _convertScalar(option: Option, value: str) -> Any:
         try:
             return int(value, 10)
         except ValueError:
-            raise ValueError("not an integer: %r" % (value,)) from None
+            raise ValueError(f"not an integer: {value!r}") from None
     if option.kind == BOOL:
         folded = value.lower()
         if folded in _TRUE:
             return True
         if folded in _FALSE:
             return False
-        raise ValueError("not a boolean (yes/no, true/false, on/off, 1/0): %r"
-                         % (value,))
+        raise ValueError(
+            f"not a boolean (yes/no, true/false, on/off, 1/0): {value!r}")
     return value
 
 
@@ -348,26 +417,86 @@ def _convertItem(option: Option, text: str) -> Any:
     words = text.split()
     if option.kind == LIST:
         if len(words) != 1:
-            raise ValueError("one value per line expected, got %r" % (text,))
+            raise ValueError(f"one value per line expected, got {text!r}")
         return words[0]
     if len(words) != option.fields:
-        raise ValueError("expected %d fields (%s), got %d: %r"
-                         % (option.fields, " ".join(option.fieldNames),
-                            len(words), text))
+        raise ValueError(f"expected {option.fields} fields "
+                         f"({' '.join(option.fieldNames)}), got {len(words)}: "
+                         f"{text!r}")
     return tuple(words)
 
 
-def parseConfig(lines: Iterable[str], filename: str = "<config>") -> dict:
-    """Apply config lines to a copy of the defaults (see the module doc)."""
+def _checkedScalar(option: Option, text: str) -> Any:
+    value = _convertScalar(option, text)
+    if option.check is not None:
+        value = option.check(value)
+    return value
+
+
+def _asBytes(raw: str | bytes) -> bytes:
+    if isinstance(raw, bytes):
+        return raw
+    try:
+        # A text file opened with errors="surrogateescape" gets its bytes back.
+        return raw.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return raw.encode("utf-8", "surrogatepass")
+
+
+def _keyForUndecodable(prefix: bytes, listKey: str | None) -> str:
+    """The key a line that is not UTF-8 sets, from its decodable start."""
+    if listKey is not None and prefix[:1] in (b" ", b"\t"):
+        return listKey
+    head, equals, _ = prefix.partition(b"=")
+    if equals and head.strip() and prefix[:1] not in (b" ", b"\t"):
+        return head.strip().decode("utf-8")
+    return "(line)"
+
+
+def _lineText(raw: str | bytes, number: int, filename: str,
+              listKey: str | None) -> str | None:
+    """The meaningful text of a line, or None for a blank or comment line.
+
+    The line ending and any inline comment are removed before decoding, so
+    only what the parser will read has to be UTF-8.
+    """
+    data = _asBytes(raw).rstrip(b"\r\n")
+    body = data.strip()
+    if not body or body.startswith(b"#"):
+        return None
+    comment = _INLINE_COMMENT.search(data)
+    if comment is not None:
+        data = data[:comment.start()]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            filename, number, _keyForUndecodable(data[:error.start], listKey),
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at column "
+            f"{error.start + 1}); save the file as UTF-8") from None
+
+
+def parseConfig(lines: Iterable[str | bytes],
+                filename: str = "<config>") -> dict[str, Any]:
+    """Apply config lines (str or bytes) to a copy of the defaults.
+
+    See the module documentation for the syntax; raises ``ConfigError``.
+    """
     config = defaultConfig()
     setAt: dict[str, int] = {}
-    listKey: Optional[str] = None
+    listKey: str | None = None
+
+    def claim(key: str, number: int) -> None:
+        if key in setAt:
+            raise ConfigError(filename, number, key,
+                              f"set twice (first at line {setAt[key]})")
+        setAt[key] = number
 
     for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        line = _lineText(raw, number, filename, listKey)
+        if line is None:
             continue
+        stripped = line.strip()
 
         if line[0] in " \t":
             if listKey is None:
@@ -385,33 +514,30 @@ def parseConfig(lines: Iterable[str], filename: str = "<config>") -> dict:
 
         if "=" in line:
             key, value = (part.strip() for part in line.split("=", 1))
-            option = OPTIONS.get(key)
-            if option is None:
+            scalar = OPTIONS.get(key)
+            if scalar is None:
                 raise ConfigError(filename, number, key, "unknown key")
-            if option.kind in (LIST, TUPLES):
+            if scalar.kind in (LIST, TUPLES):
                 raise ConfigError(filename, number, key,
-                                  "is a list: write '%s:' followed by one "
-                                  "indented line per item" % key)
+                                  f"is a list: write '{key}:' followed by one "
+                                  "indented line per item")
+            claim(key, number)
             try:
-                converted = _convertScalar(option, value)
-                if option.check is not None:
-                    converted = option.check(converted)
+                config[key] = _checkedScalar(scalar, value)
             except ValueError as error:
                 raise ConfigError(filename, number, key, str(error)) from None
-            config[key] = converted
-            setAt[key] = number
             listKey = None
         elif stripped.endswith(":") and " " not in stripped[:-1].strip() \
                 and stripped[:-1].strip():
             key = stripped[:-1].strip()
-            option = OPTIONS.get(key)
-            if option is None:
+            header = OPTIONS.get(key)
+            if header is None:
                 raise ConfigError(filename, number, key, "unknown key")
-            if option.kind not in (LIST, TUPLES):
+            if header.kind not in (LIST, TUPLES):
                 raise ConfigError(filename, number, key,
-                                  "is not a list: write '%s = value'" % key)
+                                  f"is not a list: write '{key} = value'")
+            claim(key, number)
             config[key] = []
-            setAt[key] = number
             listKey = key
         else:
             raise ConfigError(filename, number, stripped,
@@ -422,23 +548,25 @@ def parseConfig(lines: Iterable[str], filename: str = "<config>") -> dict:
     return config
 
 
-def _crossCheck(config: dict, setAt: dict, filename: str) -> None:
+def _crossCheck(config: dict[str, Any], setAt: Mapping[str, int | None],
+                filename: str) -> None:
     certificate, key = config["tls_certificate"], config["tls_key"]
     if bool(certificate) != bool(key):
         present = "tls_certificate" if certificate else "tls_key"
         missing = "tls_key" if certificate else "tls_certificate"
-        raise ConfigError(filename, setAt.get(present, 0), present,
-                          "set without %s: STARTTLS needs both" % missing)
+        raise ConfigError(filename, setAt.get(present), present,
+                          f"set without {missing}: STARTTLS needs both")
     try:
         timingProfile(config)
     except ValueError as error:
         culprits = [k for k in _TIMING_KEYS + ("greylist_profile",) if k in setAt]
-        culprit = max(culprits, key=setAt.__getitem__) if culprits else "greylist_profile"
-        raise ConfigError(filename, setAt.get(culprit, 0), culprit,
+        culprit = (max(culprits, key=lambda k: setAt[k] or 0) if culprits
+                   else "greylist_profile")
+        raise ConfigError(filename, setAt.get(culprit), culprit,
                           str(error)) from None
 
 
-def timingProfile(config: dict) -> TimingProfile:
+def timingProfile(config: Mapping[str, Any]) -> TimingProfile:
     """The ``TimingProfile`` chosen by a config dict.
 
     ``greylist_profile`` names the base profile; each ``greylist_*`` timing
@@ -474,10 +602,8 @@ def describeOptions() -> str:
     for option in SCHEMA:
         kind = option.kind
         if kind == TUPLES:
-            kind = "list of '%s'" % " ".join(option.fieldNames)
-        elif kind == LIST:
-            kind = "list"
-        paragraphs.append("%s (%s, default %s)\n    %s"
-                          % (option.name, kind, _formatDefault(option),
-                             option.help))
+            kind = f"list of '{' '.join(option.fieldNames)}'"
+        reload = ", SIGHUP applies it" if option.reloadable else ""
+        paragraphs.append(f"{option.name} ({kind}, default "
+                          f"{_formatDefault(option)}{reload})\n    {option.help}")
     return "\n".join(paragraphs) + "\n"

@@ -37,6 +37,8 @@ EXPECTED_DEFAULTS = {
     "max_sessions": 1000, "tls_certificate": "", "tls_key": "", "xclient": True,
     "maildir": "Maildir", "backend_timeout": 300, "connect_timeout": 30,
     "log_level": "INFO", "pid_file": "",
+    "bare_newline": "normalize", "allow_untrusted_routing": False,
+    "client_name_lookup": True, "dns_servers": [], "dns_port": 53, "dns_timeout": 5,
 }
 
 
@@ -260,3 +262,200 @@ def test_shipped_example_config_loads_and_lists_every_key():
             if key in Config.OPTIONS and Config.OPTIONS[key].kind not in ("list", "tuples") \
                     and not key.startswith("tls_"):
                 parseConfig([candidate + "\n"])
+
+
+# ------------------------------------------------- bytes that are not UTF-8
+
+def writeBytes(tmp_path, data, name="greylist.conf"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def loadError(path):
+    with pytest.raises(ConfigError) as info:
+        loadConfig(path)
+    return info.value
+
+
+def test_latin1_comments_are_ignored_wherever_a_comment_may_be(tmp_path):
+    """1.x files often carry Latin-1 comments: whole-line, indented and inline."""
+    path = writeBytes(tmp_path, b"# R\xe9glages du serveur\n"
+                                b"port = 2525   # le port d'\xe9coute\n"
+                                b"allowed_domains:   # domaines re\xe7us\n"
+                                b"    # \xe0 compl\xe9ter\n"
+                                b"    example.org\t# principal \xa7\n")
+    config = loadConfig(path)
+    assert config["port"] == 2525
+    assert config["allowed_domains"] == ["example.org"]
+
+
+def test_a_value_that_is_not_utf8_names_line_key_byte_and_column(tmp_path):
+    path = writeBytes(tmp_path, b"port = 25\nservername = caf\xe9.example\n")
+    err = loadError(path)
+    assert str(err) == ("%s:2: servername: not valid UTF-8 (byte 0xe9 at column 17); "
+                        "save the file as UTF-8" % path)
+    assert (err.filename, err.line, err.key) == (path, 2, "servername")
+
+
+def test_a_list_item_that_is_not_utf8_names_the_list(tmp_path):
+    path = writeBytes(tmp_path, b"allowed_domains:\n  example.org\n  \xfcber.example\n")
+    err = loadError(path)
+    assert (err.line, err.key) == (3, "allowed_domains")
+    assert "byte 0xfc at column 3" in err.problem
+
+
+def test_a_key_that_is_not_utf8_is_reported_as_the_line(tmp_path):
+    err = loadError(writeBytes(tmp_path, b"\n\nserv\xe9rname = x\n"))
+    assert (err.line, err.key) == (3, "(line)")
+    assert "byte 0xe9 at column 5" in err.problem
+
+
+def test_utf8_values_are_accepted_and_a_bom_is_skipped(tmp_path):
+    path = writeBytes(tmp_path, "\ufeffport = 26\nserverid = Gr\u00eby \u2014 2\n".encode())
+    config = loadConfig(path)
+    assert config["port"] == 26
+    assert config["serverid"] == "Gr\u00eby \u2014 2"
+
+
+def test_parse_config_takes_bytes_and_surrogate_escaped_text():
+    assert parseConfig([b"port = 27\r\n"])["port"] == 27
+    text = b"servername = caf\xe9\n".decode("utf-8", "surrogateescape")
+    err = error([text])
+    assert "byte 0xe9 at column 17" in err.problem
+
+
+def test_arbitrary_bytes_give_a_config_or_a_config_error_never_another_exception():
+    """Whatever the file holds, loading it fails only with ConfigError."""
+    hypothesis = pytest.importorskip("hypothesis")
+    strategies = pytest.importorskip("hypothesis.strategies")
+    fragments = strategies.sampled_from([
+        b"port", b" = ", b"=", b":", b"#", b" #", b"\t", b"  ", b"\xe9", b"\xff",
+        b"\xc3", b"25", b"allowed_domains", b"whitelisted_triples", b"x", b"\r",
+        b"tls_key", b"greylist_max_defer", b"\x00", b"[::1]", b"smtp_ip"])
+    line = strategies.lists(fragments, max_size=8).map(b"".join)
+
+    @hypothesis.settings(max_examples=300, deadline=None, database=None)
+    @hypothesis.given(strategies.lists(line, max_size=8))
+    def check(lines):
+        try:
+            parseConfig(lines, "fuzz.conf")
+        except ConfigError as err:
+            assert str(err).startswith("fuzz.conf")
+
+    check()
+
+
+# ---------------------------------------------------------- inline comments
+
+def test_inline_comments_after_values_headers_and_items():
+    config = parseConfig([
+        "port = 2525   # the port\n",
+        "servername = mx.example.org\t# tab before the hash\n",
+        "greylist_max_grey =   # unset: from the profile\n",
+        "allowed_domains:   # ours\n",
+        "    example.org  # main\n",
+        "whitelisted_triples:  # exceptions\n",
+        "    192.0.2.7 <a@x> <b@y>   # newsletter\n",
+    ])
+    assert config["port"] == 2525
+    assert config["servername"] == "mx.example.org"
+    assert config["greylist_max_grey"] is None
+    assert config["allowed_domains"] == ["example.org"]
+    assert config["whitelisted_triples"] == [("192.0.2.7", "<a@x>", "<b@y>")]
+
+
+def test_a_hash_not_preceded_by_a_blank_is_part_of_the_value():
+    config = parseConfig(["serverid = Grey#2 #the second\n", "servername =#x\n"])
+    assert config["serverid"] == "Grey#2"
+    assert config["servername"] == "#x"
+
+
+def test_an_inline_comment_does_not_hide_a_bad_value():
+    err = error(["port = 25x  # typo\n"])
+    assert err.problem == "not an integer: '25x'"
+
+
+# ---------------------------------------------------------- duplicate keys
+
+def test_a_scalar_set_twice_names_both_lines():
+    err = error(["port = 25\n", "# again\n", "port = 26\n"])
+    assert str(err) == "test.conf:3: port: set twice (first at line 1)"
+
+
+def test_a_list_given_twice_names_both_lines():
+    err = error(["allowed_domains:\n", "  a.example\n", "port = 25\n",
+                 "allowed_domains:\n", "  b.example\n"])
+    assert (err.line, err.key, err.problem) == (
+        4, "allowed_domains", "set twice (first at line 1)")
+
+
+# ------------------------------------------------- errors without a line
+
+@pytest.mark.parametrize("line", [None, 0])
+def test_an_error_with_no_line_has_no_pseudo_line_number(line):
+    err = ConfigError("/etc/ssl/mx.key", line, "tls_key", "cannot read: Permission denied")
+    assert str(err) == "/etc/ssl/mx.key: tls_key: cannot read: Permission denied"
+    assert (err.filename, err.line, err.key, err.problem) == (
+        "/etc/ssl/mx.key", line, "tls_key", "cannot read: Permission denied")
+    assert isinstance(err, ValueError)
+
+
+def test_a_cross_check_names_the_line_that_set_the_key():
+    err = error(["port = 25\n", "tls_key = /k.pem\n"])
+    assert str(err) == "test.conf:2: tls_key: set without tls_certificate: STARTTLS needs both"
+
+
+# ------------------------------------------------------------------ smtp_ip
+
+def test_smtp_ip_must_be_an_ip_address():
+    err = error(["smtp_ip = mail.example.org\n"])
+    assert (err.line, err.key, err.problem) == (
+        1, "smtp_ip", "not an IP address: 'mail.example.org'")
+
+
+@pytest.mark.parametrize("text, stored", [
+    ("192.0.2.25", "192.0.2.25"), ("::1", "::1"), ("[::1]", "::1"),
+    ("[192.0.2.25]", "192.0.2.25"), ("", "")])
+def test_smtp_ip_takes_ipv4_ipv6_or_bracketed_literals_or_empty(text, stored):
+    assert parseConfig(["smtp_ip = %s\n" % text])["smtp_ip"] == stored
+
+
+# -------------------------------------------------------------- new options
+
+def test_new_options_defaults_and_conversions():
+    config = parseConfig([
+        "bare_newline = Reject\n", "allow_untrusted_routing = yes\n",
+        "client_name_lookup = no\n", "dns_port = 5353\n", "dns_timeout = 2\n",
+        "dns_servers:\n", "  192.0.2.53\n", "  [2001:db8::53]\n"])
+    assert config["bare_newline"] == "reject"
+    assert config["allow_untrusted_routing"] is True
+    assert config["client_name_lookup"] is False
+    assert config["dns_port"] == 5353
+    assert config["dns_timeout"] == 2
+    assert config["dns_servers"] == ["192.0.2.53", "2001:db8::53"]
+
+
+@pytest.mark.parametrize("lines, key, words", [
+    (["bare_newline = strip\n"], "bare_newline", "must be one of normalize, reject"),
+    (["allow_untrusted_routing = perhaps\n"], "allow_untrusted_routing", "not a boolean"),
+    (["client_name_lookup = 2\n"], "client_name_lookup", "not a boolean"),
+    (["dns_servers:\n", "  ns1.example.org\n"], "dns_servers", "not an IP address"),
+    (["dns_servers = 192.0.2.53\n"], "dns_servers", "is a list"),
+    (["dns_port = 0\n"], "dns_port", "at least 1"),
+    (["dns_port = 65536\n"], "dns_port", "at most 65535"),
+    (["dns_timeout = 0\n"], "dns_timeout", "at least 1"),
+])
+def test_new_options_are_checked(lines, key, words):
+    err = error(lines)
+    assert err.key == key and words in err.problem
+
+
+def test_exactly_the_five_lists_are_reloadable():
+    assert Config.RELOADABLE_KEYS == (
+        "allowed_senders", "allowed_sender_nets", "allowed_domains",
+        "whitelisted_triples", "whitelisted_nonstandard_triples")
+    assert [o.name for o in SCHEMA if o.reloadable] == list(Config.RELOADABLE_KEYS)
+    text = describeOptions()
+    assert "allowed_domains (list, default (empty), SIGHUP applies it)" in text
+    assert "port (int, default 25)\n" in text
