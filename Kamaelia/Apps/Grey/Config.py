@@ -11,14 +11,19 @@ Example Usage
 -------------
 ::
 
-    from Kamaelia.Apps.Grey.Config import ConfigError, findConfig, loadConfig
+    from Kamaelia.Apps.Grey.Config import (
+        ConfigError, changedOptions, findConfig, loadConfig, overrideOption)
 
     path = findConfig()            # first readable file of SEARCH_PATH, or None
     try:
         config = loadConfig(path)  # None: the built-in defaults
+        overrideOption(config, "port", "2525", "--port")
     except ConfigError as error:
         raise SystemExit(str(error))   # e.g. "greylist.conf:12: port: not an integer: 'abc'"
     print(config["port"], config["allowed_sender_nets"])
+
+    fresh = loadConfig(path)       # on SIGHUP
+    reloadable, restartNeeded = changedOptions(config, fresh)
 
 How does it work?
 -----------------
@@ -63,7 +68,11 @@ line with no list option above it, a line that is none of these, one of
 ``tls_certificate``/``tls_key`` without the other, and greylist timings that
 do not satisfy too_soon <= min_defer <= max_defer.
 
-``findConfig(searchPath)`` returns the first file of the search
+``overrideOption(config, key, text, source)`` applies one command-line
+value with the same conversion and checks, naming ``source`` (the option,
+e.g. ``--port``) in its error. ``changedOptions(old, new)`` lists the keys
+whose values differ, split into those a SIGHUP applies and those that need
+a restart. ``findConfig(searchPath)`` returns the first file of the search
 path that can be opened for reading; the default path is the original's.
 ``timingProfile(config)`` turns ``greylist_profile`` and the optional
 ``greylist_*`` timing overrides into a ``TimingProfile``.
@@ -98,10 +107,12 @@ __all__ = [
     "SEARCH_PATH",
     "ConfigError",
     "Option",
+    "changedOptions",
     "defaultConfig",
     "describeOptions",
     "findConfig",
     "loadConfig",
+    "overrideOption",
     "parseConfig",
     "timingProfile",
 ]
@@ -564,6 +575,53 @@ def _crossCheck(config: dict[str, Any], setAt: Mapping[str, int | None],
                    else "greylist_profile")
         raise ConfigError(filename, setAt.get(culprit), culprit,
                           str(error)) from None
+
+
+def overrideOption(config: dict[str, Any], key: str, text: str,
+                   source: str) -> Any:
+    """Set ``config[key]`` from a command-line value, checked as in a file.
+
+    ``text`` goes through the option's conversion and checks (and the
+    checks between options) exactly as ``key = text`` in the file would.
+    On success the value is stored and returned; otherwise ``config`` is
+    unchanged and ``ConfigError(source, None, key, problem)`` is raised,
+    whose text is e.g. ``"--port: port: must be at most 65535, got 99999"``.
+    List options cannot be set this way.
+    """
+    option = OPTIONS.get(key)
+    if option is None:
+        raise ConfigError(source, None, key, "unknown key")
+    if option.kind in (LIST, TUPLES):
+        raise ConfigError(source, None, key,
+                          "is a list: set it in the config file, one "
+                          "indented line per item")
+    try:
+        value = _checkedScalar(option, text.strip())
+    except ValueError as error:
+        raise ConfigError(source, None, key, str(error)) from None
+    previous = config.get(key, option.default)
+    config[key] = value
+    try:
+        _crossCheck(config, {key: None}, source)
+    except ConfigError:
+        config[key] = previous
+        raise
+    return value
+
+
+def changedOptions(old: Mapping[str, Any],
+                   new: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The keys whose values differ: (reloadable, restartNeeded).
+
+    Both lists are in ``SCHEMA`` order; ``reloadable`` holds the keys a
+    SIGHUP applies (``Option.reloadable``), ``restartNeeded`` the others.
+    """
+    reloadable: list[str] = []
+    restartNeeded: list[str] = []
+    for option in SCHEMA:
+        if old.get(option.name) != new.get(option.name):
+            (reloadable if option.reloadable else restartNeeded).append(option.name)
+    return reloadable, restartNeeded
 
 
 def timingProfile(config: Mapping[str, Any]) -> TimingProfile:

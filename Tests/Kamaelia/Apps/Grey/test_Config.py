@@ -459,3 +459,54 @@ def test_exactly_the_five_lists_are_reloadable():
     text = describeOptions()
     assert "allowed_domains (list, default (empty), SIGHUP applies it)" in text
     assert "port (int, default 25)\n" in text
+
+
+# --------------------------------------------------- command-line overrides
+
+def overrideError(config, key, text, source):
+    before = dict(config)
+    with pytest.raises(ConfigError) as info:
+        Config.overrideOption(config, key, text, source)
+    assert config == before, "a rejected override must leave the config alone"
+    assert info.value.line is None and info.value.filename == source
+    return info.value
+
+
+def test_override_converts_checks_and_stores_like_a_file_value():
+    config = Config.defaultConfig()
+    assert Config.overrideOption(config, "port", "2525", "--port") == 2525
+    assert Config.overrideOption(config, "log_level", "debug", "--log-level") == "DEBUG"
+    assert Config.overrideOption(config, "smtp_ip", "[::1]", "--smtp") == "::1"
+    assert (config["port"], config["log_level"], config["smtp_ip"]) == (2525, "DEBUG", "::1")
+
+
+def test_override_out_of_range_port_is_a_clear_error():
+    err = overrideError(Config.defaultConfig(), "port", "99999", "--port")
+    assert str(err) == "--port: port: must be at most 65535, got 99999"
+
+
+def test_override_unknown_log_level_is_a_clear_error():
+    err = overrideError(Config.defaultConfig(), "log_level", "LOUD", "--log-level")
+    assert str(err) == ("--log-level: log_level: must be one of DEBUG, INFO, WARNING, "
+                        "ERROR, CRITICAL, got 'LOUD'")
+
+
+def test_override_rejects_lists_unknown_keys_and_inconsistent_timings():
+    config = Config.defaultConfig()
+    assert "is a list" in overrideError(config, "allowed_domains", "x", "--domain").problem
+    assert overrideError(config, "bogus", "1", "--bogus").problem == "unknown key"
+    assert overrideError(config, "port", "abc", "--port").problem == "not an integer: 'abc'"
+    err = overrideError(config, "greylist_max_defer", "10", "--max-defer")
+    assert err.key == "greylist_max_defer" and "too_soon <= min_defer" in err.problem
+
+
+# ------------------------------------------------------- what changed on reload
+
+def test_changed_options_split_by_reloadable_in_schema_order():
+    old = Config.defaultConfig()
+    new = Config.defaultConfig()
+    new.update(dns_timeout=9, allowed_domains=["example.org"], port=2525,
+               whitelisted_triples=[("192.0.2.1", "<a@x>", "<b@y>")])
+    assert Config.changedOptions(old, new) == (
+        ["allowed_domains", "whitelisted_triples"], ["port", "dns_timeout"])
+    assert Config.changedOptions(old, Config.defaultConfig()) == ([], [])
