@@ -58,10 +58,27 @@ order.
 ``DataChecker`` watches the lines of a message as they pass: it counts the
 size (as sent, i.e. with dot-stuffing and CRLFs), notes over-long lines and
 bare CR or LF inside a line, and at the end says which reply, if any, must
-replace the backend's acceptance. Only a line that is exactly "." ends the
-message: the framing (``Kamaelia.Support.LineBuffer``) splits on CRLF only,
-so "\\n.\\n" or "\\r\\n.\\n" can never end a message or start a command; the
-bare LF they contain makes ``DataChecker`` refuse the message.
+replace the backend's acceptance.
+
+``MessageReader`` turns the lines of a message, as the framing delivers
+them, into the content to relay (wire form: CRLF line ends, dot-stuffed)
+and finds the end of the data. Its ``bareNewline`` mode is that of
+Postfix 3.9's ``smtpd_forbid_bare_newline``:
+
+- ``REJECT``: the framing splits on CRLF only (``framingTerminator`` is
+  CRLF); a bare CR or LF inside a line is kept and makes the message fail
+  with 554 at its end.
+- ``NORMALIZE`` (the default): the framing splits on LF; a line ending in a
+  bare LF, and a bare CR inside a line, end a content line, which is relayed
+  with CRLF.
+
+In both modes the end of data is only CRLF "." CRLF: a "." line that
+follows a bare LF or CR, or is ended by one, is content, and is relayed as
+".." so that no later receiver can take it for the end either. Nothing after
+a false end can become a second envelope.
+
+``hasRoute(address)`` says whether a recipient's local part carries a route
+(``%``, ``!`` or a quoted ``@``), the forms an open relay is abused with.
 """
 
 from __future__ import annotations
@@ -73,7 +90,8 @@ from Kamaelia.Apps.Grey import SMTPReplies as R
 from Kamaelia.Apps.Grey.SMTPReplies import Reply
 
 __all__ = ["Command", "Path", "SMTPError", "SMTPStateError", "SMTPSession", "DataChecker",
-           "parseCommand", "parseMailFrom", "parseRcptTo", "parseHeloName",
+           "MessageReader", "parseCommand", "parseMailFrom", "parseRcptTo", "parseHeloName",
+           "hasRoute", "framingTerminator", "commandLine", "NORMALIZE", "REJECT",
            "COMMAND_LINE_LIMIT", "TEXT_LINE_LIMIT", "MAX_PATH_LENGTH"]
 
 COMMAND_LINE_LIMIT = 512      # RFC 5321 4.5.3.1.4, including CRLF
@@ -115,8 +133,12 @@ class Path(NamedTuple):
         return "<%s>" % self.address
 
     def domain(self) -> str:
-        """The domain part, lower-cased ("" for the null path or a bare postmaster)."""
-        return self.address.rpartition("@")[2].lower() if "@" in self.address else ""
+        """The domain part, lower-cased, without a trailing dot ("" for the null path or a bare postmaster)."""
+        return self.address.rpartition("@")[2].lower().rstrip(".") if "@" in self.address else ""
+
+    def localPart(self) -> str:
+        """The local part as written (quotes kept); the whole address if it has no "@"."""
+        return self.address.rpartition("@")[0] if "@" in self.address else self.address
 
 
 # -- command lines ---------------------------------------------------------------
@@ -180,8 +202,13 @@ def _closingBracket(text: str) -> int:
     raise SMTPError(R.SYNTAX_ERROR, "unterminated <path>")
 
 
+def _hasBadCharacter(text: str) -> bool:
+    """Control characters, or bytes that were not UTF-8 (surrogate escapes)."""
+    return any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
 def _validAddress(address: str) -> bool:
-    if len(address) > MAX_PATH_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in address):
+    if len(address) > MAX_PATH_LENGTH or _hasBadCharacter(address):
         return False
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
@@ -254,14 +281,31 @@ def parseRcptTo(argument: str, allowed: Iterable[str] = ()) -> Path:
 
 
 def parseHeloName(argument: str) -> str:
-    """The HELO/EHLO argument: one word (a domain or address literal) required."""
+    """The HELO/EHLO argument: one word (a domain or address literal) required.
+
+    The name must be printable and valid UTF-8; beyond that it is taken as
+    given (real clients send names that are not domains), and checking it is
+    left to the real mail server, which is told it (XCLIENT, EHLO).
+    """
     words = argument.split()
     if not words:
         raise SMTPError(R.HELO_SYNTAX, "missing name")
     name = words[0]
-    if len(name) > MAX_DOMAIN or any(ord(c) < 33 or ord(c) == 127 for c in name):
+    if len(name) > MAX_DOMAIN or " " in name or _hasBadCharacter(name):
         raise SMTPError(R.HELO_SYNTAX, "bad name")
     return name
+
+
+def hasRoute(address: str) -> bool:
+    """True if the local part of ``address`` routes onward: ``%``, ``!`` or a quoted ``@``.
+
+    ``<victim%elsewhere@ours>``, ``<elsewhere!victim@ours>`` and
+    ``<"victim@elsewhere"@ours>`` name one of our domains but ask the
+    receiving server to pass the mail on; accepting them from anyone makes
+    an open relay.
+    """
+    local = address.rpartition("@")[0] if "@" in address else address
+    return any(mark in local for mark in "%!@")
 
 
 # -- the conversation ----------------------------------------------------------------
@@ -442,6 +486,87 @@ class DataChecker(object):
         if self.bareNewline:
             return R.BARE_NEWLINE
         return None
+
+
+NORMALIZE, REJECT = "normalize", "reject"
+BARE_NEWLINE_MODES = (NORMALIZE, REJECT)
+
+
+def framingTerminator(bareNewline: str) -> bytes:
+    """What the line framing splits on for a ``bareNewline`` mode (commands and content alike)."""
+    return b"\n" if bareNewline == NORMALIZE else b"\r\n"
+
+
+def commandLine(raw: bytes, bareNewline: str) -> bytes:
+    """A framed command line without its line end (the CR before the LF when framing on LF)."""
+    if bareNewline == NORMALIZE and raw.endswith(b"\r"):
+        return raw[:-1]
+    return raw
+
+
+class MessageReader(object):
+    """The content of one message after DATA, line by line. See the module documentation.
+
+    ``line(raw)`` takes each line as the framing gives it (no terminator) and
+    returns True at the end of the data; meanwhile the content to relay
+    accumulates in ``out`` (a bytearray the caller may empty at any time).
+    ``failure()`` says, at the end, which reply must replace acceptance.
+    """
+
+    def __init__(self, maxSize: Optional[int], bareNewline: str = NORMALIZE):
+        if bareNewline not in BARE_NEWLINE_MODES:
+            raise ValueError("bareNewline must be one of %s" % (BARE_NEWLINE_MODES,))
+        self.normalize = bareNewline == NORMALIZE
+        self.checker = DataChecker(maxSize, allowBareNewlines=self.normalize)
+        self.out = bytearray()
+        self.afterCRLF = True
+        self.finished = False
+
+    def line(self, raw: bytes) -> bool:
+        if self.finished:
+            raise SMTPStateError("line after the end of data")
+        if not self.normalize:
+            if self.checker.line(raw):
+                self.finished = True
+                return True
+            if not self.checker.failed:
+                self.out += raw
+                self.out += b"\r\n"
+            return False
+        crlf = raw.endswith(b"\r")
+        body = raw[:-1] if crlf else raw
+        if crlf and self.afterCRLF and body == b".":
+            self.finished = True
+            return True
+        checker = self.checker
+        out = self.out
+        segments = body.split(b"\r") if b"\r" in body else (body,)
+        for segment in segments:
+            if segment == b".":
+                segment = b".."
+            checker.line(segment)
+            if not checker.failed:
+                out += segment
+                out += b"\r\n"
+        self.afterCRLF = crlf
+        return False
+
+    def lineTooLong(self, length: int) -> None:
+        """A line over TEXT_LINE_LIMIT was seen (and discarded by the framing).
+
+        The message will be refused, so what follows is never relayed: the
+        line is taken as ended by CRLF, so that a "." CRLF after it ends the
+        data and the client is answered rather than left waiting.
+        """
+        self.checker.lineTooLong(length)
+        self.afterCRLF = True
+
+    @property
+    def failed(self) -> bool:
+        return self.checker.failed
+
+    def failure(self) -> Optional[Reply]:
+        return self.checker.failure()
 
 
 EXTENSION_PARAMETERS: Dict[str, FrozenSet[str]] = {

@@ -32,7 +32,10 @@ A ``Reply`` is a code, an optional enhanced status code (RFC 3463, e.g.
 "4.7.1") and one or more lines of text. ``str(reply)`` and
 ``reply.toLines()`` format it as it goes on the wire ("250-..." for every
 line but the last). ``reply.format(**values)`` fills ``{name}`` fields in
-the text. Replies relayed from a backend keep their text; ``withEnhanced``
+the text; each value is made printable ASCII first (``printable``), so
+whatever a client sent -- bytes that are not UTF-8, control characters --
+is never echoed raw. Replies relayed from a backend keep their text
+(made printable ASCII the same way); ``withEnhanced``
 adds a generic enhanced code (class.0.0) to a reply that lacks one, for a
 client that was promised ENHANCEDSTATUSCODES.
 
@@ -48,9 +51,17 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ["Reply", "ReplyParser", "ReplyError", "capabilities"]
+__all__ = ["Reply", "ReplyParser", "ReplyError", "capabilities", "printable"]
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?:\s+|$)")
+
+
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def printable(value: object) -> str:
+    """``str(value)`` with every character outside printable ASCII replaced by "?"."""
+    return _UNPRINTABLE.sub("?", str(value))
 
 
 class ReplyError(ValueError):
@@ -86,7 +97,8 @@ class Reply(object):
 
     def format(self, **values) -> "Reply":
         """A copy with ``{name}`` fields of the text filled from ``values``."""
-        return Reply(self.code, self.enhanced, *[line.format(**values) for line in self.lines])
+        safe = {name: printable(value) for name, value in values.items()}
+        return Reply(self.code, self.enhanced, *[line.format(**safe) for line in self.lines])
 
     def withEnhanced(self) -> "Reply":
         """A copy with a generic enhanced code (e.g. 4.0.0) if it has none."""
@@ -131,7 +143,7 @@ class ReplyParser(object):
 
     def feed(self, line: bytes) -> Optional[Reply]:
         """Add one line (without CRLF); return the Reply it completes, if any."""
-        text = line.decode("utf-8", "replace")
+        text = printable(line.decode("ascii", "replace"))
         if len(text) < 3 or not text[:3].isdigit() or (len(text) > 3 and text[3] not in " -"):
             raise ReplyError("not an SMTP reply line: %r" % text[:80])
         code = int(text[:3])
@@ -185,6 +197,7 @@ SHUTTING_DOWN = _reply(421, "4.3.2", "{servername} Service shutting down, please
 TIMEOUT = _reply(421, "4.4.2", "{servername} Error: timeout exceeded")
 TOO_MANY_SESSIONS = _reply(421, "4.7.0", "{servername} Too many connections, please try again later")
 TOO_MANY_ERRORS = _reply(421, "4.7.0", "{servername} Too many errors, closing connection")
+INTERNAL_ERROR_CLOSING = _reply(421, "4.3.0", "{servername} Internal error, closing connection; please try again later")
 GREYLISTED = _reply(451, "4.7.1", "Please try again later")
 BACKEND_UNAVAILABLE = _reply(451, "4.4.1", "Temporary failure reaching the mail server, please try again later")
 BACKEND_FAILED = _reply(451, "4.4.2", "The mail server did not answer properly, please try again later")

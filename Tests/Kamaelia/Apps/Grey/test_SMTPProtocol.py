@@ -4,10 +4,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.SMTPProtocol import (CONNECTED, DATA, GREETED, MAIL, RCPT, TRANSITIONS,
-                                             DataChecker, SMTPError, SMTPSession, SMTPStateError,
-                                             allowedParameters, decode, encode, parseCommand,
+from Kamaelia.Apps.Grey.SMTPProtocol import (CONNECTED, DATA, GREETED, MAIL, NORMALIZE, RCPT,
+                                             REJECT, TRANSITIONS, DataChecker, MessageReader,
+                                             SMTPError, SMTPSession, SMTPStateError,
+                                             allowedParameters, commandLine, decode, encode,
+                                             framingTerminator, hasRoute, parseCommand,
                                              parseHeloName, parseMailFrom, parseRcptTo)
+from Kamaelia.Support.LineBuffer import LineBuffer
 from Kamaelia.Apps.Grey.SMTPReplies import Reply, ReplyError, ReplyParser, capabilities
 
 
@@ -282,3 +285,113 @@ def test_formatting_then_parsing_gives_back_the_reply(lines, code):
         parsed = parser.feed(wire.encode())
     assert parsed.code == code
     assert [l.strip() for l in parsed.lines] == [l.strip() for l in original.lines] or parsed.enhanced
+
+
+# -- hostile names and addresses ---------------------------------------------------------
+
+@pytest.mark.parametrize("argument", ["\udcff", "client\udcc3(", "a\x00b", "x\x7f"])
+def test_helo_names_that_are_not_utf8_or_not_printable_are_refused(argument):
+    with pytest.raises(SMTPError) as info:
+        parseHeloName(argument)
+    assert info.value.reply == R.HELO_SYNTAX
+
+
+def test_a_utf8_helo_name_is_accepted():
+    assert parseHeloName("b\u00fccher.example") == "b\u00fccher.example"
+
+
+@pytest.mark.parametrize("argument", ["TO:<\udcff@example.org>", "TO:<a@exa\udcffmple.org>"])
+def test_addresses_that_are_not_utf8_are_refused(argument):
+    with pytest.raises(SMTPError):
+        parseRcptTo(argument)
+
+
+@pytest.mark.parametrize("address,routed", [
+    ("victim%evil.example@example.org", True),
+    ("evil.example!victim@example.org", True),
+    ('"victim@evil.example"@example.org', True),
+    ("plain.user+tag@example.org", False),
+    ("postmaster", False),
+    ('"quoted user"@example.org', False),
+])
+def test_routing_in_the_local_part_is_recognised(address, routed):
+    assert hasRoute(address) is routed
+
+
+def test_a_trailing_dot_is_the_same_domain():
+    assert parseRcptTo("TO:<u@Example.ORG.>").domain() == "example.org"
+
+
+def test_replies_never_echo_unprintable_client_text():
+    text = str(R.HELO_OK.format(servername="mx", remotename="\udcff\x00n\u00e9", peer="1.2.3.4"))
+    assert text == "250 mx Hello ??n? 1.2.3.4"
+    assert text.isascii()
+
+
+def test_backend_reply_text_is_made_printable():
+    reply = ReplyParser().feed(b"550 5.1.1 \xff\x1bbad")
+    assert reply.code == 550 and reply.text.isascii() and "\x1b" not in reply.text
+
+
+# -- message content: bare newlines -------------------------------------------------------
+
+def readMessage(data, mode, maxSize=None, chunk=None):
+    """Frame ``data`` as the handler does and feed a MessageReader; (ended, out, rest)."""
+    buffer = LineBuffer(framingTerminator(mode), 1000)
+    reader = MessageReader(maxSize, mode)
+    pieces = [data] if chunk is None else [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    ended = False
+    for piece in pieces:
+        buffer.feed(piece)
+        while not ended:
+            line = buffer.nextLine()
+            if line is None:
+                break
+            ended = reader.line(line)
+    return ended, bytes(reader.out), buffer.unconsumed(), reader
+
+
+def test_normalize_relays_bare_lf_lines_as_crlf_lines():
+    ended, out, rest, reader = readMessage(b"a\nb\r\nc\rd\r\n.\r\nNEXT", NORMALIZE)
+    assert ended and reader.failure() is None
+    assert out == b"a\r\nb\r\nc\r\nd\r\n"
+    assert rest == b"NEXT"
+
+
+@pytest.mark.parametrize("data", [b"x\n.\nMAIL FROM:<e@x>\r\n", b"x\r\n.\nRCPT TO:<v@x>\r\n",
+                                  b"x\n.\r\nDATA\r\n", b"x\r.\rMAIL FROM:<e@x>\r\n",
+                                  b"x\r\n.\rQUIT\r\n", b".\nMAIL FROM:<e@x>\r\n"])
+def test_normalize_takes_only_crlf_dot_crlf_as_the_end_and_stuffs_false_ends(data):
+    ended, out, rest, reader = readMessage(data + b".\r\nAFTER", NORMALIZE)
+    assert ended and rest == b"AFTER"
+    assert b"\r\n..\r\n" in b"\r\n" + out
+    lines = out.split(b"\r\n")
+    assert lines[-1] == b"" and b"." not in lines, "a lone dot would end the message downstream"
+    assert b"\n" not in out.replace(b"\r\n", b"") and b"\r" not in out.replace(b"\r\n", b"")
+
+
+@pytest.mark.parametrize("data", [b"x\n.\nMAIL FROM:<e@x>\r\n", b"x\n.\r\nDATA\r\n",
+                                  b"x\r.\rMAIL FROM:<e@x>\r\n"])
+def test_reject_refuses_bare_newlines_and_finds_the_same_end(data):
+    ended, out, rest, reader = readMessage(data + b".\r\nAFTER", REJECT)
+    assert ended and rest == b"AFTER"
+    assert reader.failure() == R.BARE_NEWLINE
+
+
+@given(st.binary(max_size=300), st.sampled_from([NORMALIZE, REJECT]), st.integers(1, 40))
+@settings(max_examples=300, deadline=None)
+def test_content_framing_is_chunking_invariant_and_never_relays_a_lone_dot(data, mode, chunk):
+    whole = readMessage(data + b"\r\n.\r\n", mode)
+    dripped = readMessage(data + b"\r\n.\r\n", mode, chunk=chunk)
+    assert whole[:3] == dripped[:3]
+    ended, out, rest, reader = whole
+    assert ended
+    if reader.failure() is None:
+        assert out == b"" or out.endswith(b"\r\n")
+        assert b"." not in out.split(b"\r\n")[:-1]
+
+
+def test_command_lines_lose_the_cr_before_the_lf_when_framing_on_lf():
+    assert commandLine(b"HELO x\r", NORMALIZE) == b"HELO x"
+    assert commandLine(b"HELO x", NORMALIZE) == b"HELO x"
+    assert commandLine(b"HELO x\r", REJECT) == b"HELO x\r"
