@@ -49,6 +49,14 @@ Anything else (an indented line with no list open, a line that is none of
 the above) is ignored, as the original did. The strict loader in
 ``Config`` rejects such lines instead.
 
+Files written for 1.x (Python 2 read them as bytes) often hold Latin-1
+text, mostly in comments. ``SlurpFile`` therefore reads bytes and decodes
+each line on its own: as UTF-8 when it is valid UTF-8, otherwise as Latin-1,
+which gives every byte a character, so no file makes it raise
+``UnicodeDecodeError``. ``parseConfigFile`` takes such lines as they are
+(``str``, or ``bytes`` decoded the same way). Line endings are ``\\n`` as in
+a file opened in text mode, whether the file has LF, CRLF or CR endings.
+
 Fixed from the original: a value containing ``=`` was cut at the second
 ``=``; the last character of the last line was dropped when the file did not
 end with a newline; two blanks in a list item made an empty tuple field.
@@ -57,20 +65,34 @@ end with a newline; two blanks in a list item made an empty tuple field.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["SlurpFile", "openConfig", "parseConfigFile"]
 
 DEFAULT_INTS = ("port", "smtp_port", "inactivity_timeout")
 
 
-def SlurpFile(filename: str) -> list[str]:
-    """Return the lines of a text file (line endings kept).
+def _decodeLine(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
-    Raises ``OSError`` (``IOError``) if it cannot be read.
+
+def SlurpFile(filename: str) -> list[str]:
+    """Return the lines of a text file, with ``\\n`` line endings.
+
+    The last line has no ending if the file does not end with one. Each line
+    is decoded as UTF-8, or as Latin-1 if it is not valid UTF-8.
+    Raises ``OSError`` (``IOError``) if the file cannot be read.
     """
-    with open(filename, "r", encoding="utf-8") as handle:
-        return handle.readlines()
+    with open(filename, "rb") as handle:
+        data = handle.read()
+    lines = [_decodeLine(raw) + "\n" for raw in data.splitlines()]
+    if lines and not data.endswith((b"\n", b"\r")):
+        lines[-1] = lines[-1][:-1]
+    return lines
 
 
 openConfig = SlurpFile
@@ -81,14 +103,15 @@ def _listItem(text: str) -> Any:
     return tuple(words) if len(words) > 1 else text
 
 
-def parseConfigFile(lines: Iterable[str], default_config: dict,
-                    things_which_are_ints: Iterable[str] = DEFAULT_INTS) -> dict:
+def parseConfigFile(lines: Iterable[str | bytes], default_config: dict[str, Any],
+                    things_which_are_ints: Iterable[str] = DEFAULT_INTS) -> dict[str, Any]:
     """Return a deep copy of ``default_config`` updated from config lines."""
     ints = set(things_which_are_ints)
     config = copy.deepcopy(default_config)
     listKey = None
     for raw in lines:
-        line = raw.rstrip("\r\n")
+        text = _decodeLine(raw) if isinstance(raw, bytes) else raw
+        line = text.rstrip("\r\n")
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue

@@ -119,3 +119,34 @@ def test_parses_a_real_file(tmp_path):
     config = parseConfigFile(openConfig(str(path)), DEFAULTS)
     assert config["port"] == 2500
     assert config["allowed_domains"] == ["example.org"]
+
+
+def test_a_1x_file_with_latin1_bytes_reads_and_parses(tmp_path):
+    """1.x read config files as bytes; a Latin-1 comment or value must not raise."""
+    path = tmp_path / "greylist.conf"
+    path.write_bytes(b"# R\xe9glages\nport = 2526\nservername = caf\xe9.example\n"
+                     b"allowed_domains:\n    # \xe0 voir\n    example.org\n")
+    lines = openConfig(str(path))
+    assert lines[0] == "# R\u00e9glages\n"
+    config = parseConfigFile(lines, DEFAULTS)
+    assert config["port"] == 2526
+    assert config["servername"] == "caf\u00e9.example"
+    assert config["allowed_domains"] == ["example.org"]
+
+
+def test_utf8_lines_stay_utf8_next_to_latin1_lines(tmp_path):
+    path = tmp_path / "greylist.conf"
+    path.write_bytes("serverid = Gr\u00eby\n".encode() + b"# \xe9\n")
+    assert SlurpFile(str(path)) == ["serverid = Gr\u00eby\n", "# \u00e9\n"]
+
+
+def test_slurpfile_gives_newline_endings_for_crlf_and_cr_files(tmp_path):
+    path = tmp_path / "greylist.conf"
+    path.write_bytes(b"port = 1\r\nservername = a\rserverid = b")
+    assert SlurpFile(str(path)) == ["port = 1\n", "servername = a\n", "serverid = b"]
+
+
+def test_parse_config_file_takes_bytes_lines():
+    config = parseConfigFile([b"port = 2527\r\n", b"servername = caf\xe9\n"], DEFAULTS)
+    assert config["port"] == 2527
+    assert config["servername"] == "caf\u00e9"
