@@ -6,8 +6,17 @@ import pytest
 
 from Kamaelia.Apps.Grey import Config
 from Kamaelia.Apps.Grey.Config import (
-    DEFAULT_CONFIG, OPTIONS, SCHEMA, SEARCH_PATH, ConfigError, describeOptions,
-    findConfig, loadConfig, parseConfig, timingProfile)
+    DEFAULT_CONFIG,
+    OPTIONS,
+    SCHEMA,
+    SEARCH_PATH,
+    ConfigError,
+    describeOptions,
+    findConfig,
+    loadConfig,
+    parseConfig,
+    timingProfile,
+)
 from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA, POSTGREY, TimingProfile
 
 
@@ -147,12 +156,12 @@ whitelisted_nonstandard_triples:
 
 @pytest.mark.parametrize("text", ["yes", "true", "on", "1", "YES", "True"])
 def test_true_booleans(text):
-    assert parseConfig(["xclient = %s\n" % text])["xclient"] is True
+    assert parseConfig([f"xclient = {text}\n"])["xclient"] is True
 
 
 @pytest.mark.parametrize("text", ["no", "false", "off", "0", "No"])
 def test_false_booleans(text):
-    assert parseConfig(["xclient = %s\n" % text])["xclient"] is False
+    assert parseConfig([f"xclient = {text}\n"])["xclient"] is False
 
 
 def test_last_line_without_newline_and_crlf_endings():
@@ -182,7 +191,7 @@ def test_error_from_a_file_names_the_file(tmp_path):
     path = write(tmp_path, "port = 25\nbogus = 1\n")
     with pytest.raises(ConfigError) as info:
         loadConfig(path)
-    assert str(info.value) == "%s:2: bogus: unknown key" % path
+    assert str(info.value) == f"{path}:2: bogus: unknown key"
 
 
 @pytest.mark.parametrize("lines, where, key, words", [
@@ -221,7 +230,7 @@ def test_errors_name_line_key_and_problem(lines, where, key, words):
     err = error(lines)
     assert (err.line, err.key) == (where, key)
     assert words in err.problem
-    assert str(err).startswith("test.conf:%d: %s: " % (where, key))
+    assert str(err).startswith(f"test.conf:{where}: {key}: ")
 
 
 def test_indented_line_with_no_list_above_it():
@@ -293,8 +302,8 @@ def test_latin1_comments_are_ignored_wherever_a_comment_may_be(tmp_path):
 def test_a_value_that_is_not_utf8_names_line_key_byte_and_column(tmp_path):
     path = writeBytes(tmp_path, b"port = 25\nservername = caf\xe9.example\n")
     err = loadError(path)
-    assert str(err) == ("%s:2: servername: not valid UTF-8 (byte 0xe9 at column 17); "
-                        "save the file as UTF-8" % path)
+    assert str(err) == (f"{path}:2: servername: not valid UTF-8 (byte 0xe9 at column 17); "
+                        "save the file as UTF-8")
     assert (err.filename, err.line, err.key) == (path, 2, "servername")
 
 
@@ -418,7 +427,7 @@ def test_smtp_ip_must_be_an_ip_address():
     ("192.0.2.25", "192.0.2.25"), ("::1", "::1"), ("[::1]", "::1"),
     ("[192.0.2.25]", "192.0.2.25"), ("", "")])
 def test_smtp_ip_takes_ipv4_ipv6_or_bracketed_literals_or_empty(text, stored):
-    assert parseConfig(["smtp_ip = %s\n" % text])["smtp_ip"] == stored
+    assert parseConfig([f"smtp_ip = {text}\n"])["smtp_ip"] == stored
 
 
 # -------------------------------------------------------------- new options
