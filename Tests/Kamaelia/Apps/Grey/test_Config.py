@@ -2,7 +2,9 @@
 
 import os
 
+import hypothesis
 import pytest
+from hypothesis import strategies
 
 from Kamaelia.Apps.Grey import Config
 from Kamaelia.Apps.Grey.Config import (
@@ -336,8 +338,6 @@ def test_parse_config_takes_bytes_and_surrogate_escaped_text():
 
 def test_arbitrary_bytes_give_a_config_or_a_config_error_never_another_exception():
     """Whatever the file holds, loading it fails only with ConfigError."""
-    hypothesis = pytest.importorskip("hypothesis")
-    strategies = pytest.importorskip("hypothesis.strategies")
     fragments = strategies.sampled_from([
         b"port", b" = ", b"=", b":", b"#", b" #", b"\t", b"  ", b"\xe9", b"\xff",
         b"\xc3", b"25", b"allowed_domains", b"whitelisted_triples", b"x", b"\r",
