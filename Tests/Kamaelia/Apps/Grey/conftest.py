@@ -159,3 +159,227 @@ def replies(h):
 def proxy():
     return types.SimpleNamespace(start=startProxy, talk=talk, replies=replies,
                                  script=makeScript, Proxy=Proxy, FakeBackend=FakeBackend)
+
+
+# -- a real DNS server for client name lookups ---------------------------------------
+
+import selectors
+import socket
+import struct
+import threading
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.PTR
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
+import dns.reversename
+
+DNS_STOP_DEADLINE = 5.0
+
+
+class DNSServer:
+    """A small authoritative DNS server on 127.0.0.1, UDP and TCP on one port, in a thread.
+
+    ``addPTR(ip, name)``, ``addA(name, ip)``, ``addAAAA(name, ip)`` add
+    records (several per name are kept, and answered, in the order added --
+    no shuffling, so tests can rely on it); ``servfail(name)`` makes
+    every query for that name answer SERVFAIL and ``drop(name)`` makes it go
+    unanswered. A name with records but none of the asked type answers
+    NOERROR with no answer; any other name NXDOMAIN. ``queries`` lists every
+    question received as ``(qname, qtype)`` -- lower case, no final dot,
+    e.g. ``("7.2.0.192.in-addr.arpa", "PTR")`` -- and ``tcpQueries`` those
+    that came over TCP. A UDP answer larger than the client's EDNS payload
+    (512 bytes without EDNS) is truncated (TC set), so the client retries
+    over TCP, as with a real server.
+    """
+
+    address = "127.0.0.1"
+
+    def __init__(self):
+        self.queries = []
+        self.tcpQueries = []
+        self._records = {}
+        self._servfail = set()
+        self._drop = set()
+        self._lock = threading.Lock()
+        self.udp, self.tcp = self._bind()
+        self.port = self.udp.getsockname()[1]
+        self._wakeRead, self._wakeWrite = socket.socketpair()
+        self._selector = selectors.DefaultSelector()
+        self._buffers = {}
+        self._thread = threading.Thread(target=self._serve, name="dnsServer", daemon=True)
+
+    @staticmethod
+    def _bind(attempts=50):
+        """A UDP and a TCP socket bound to the same free loopback port."""
+        for _ in range(attempts):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind(("127.0.0.1", 0))
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+            except OSError:
+                udp.close()
+                tcp.close()
+                continue
+            tcp.listen(16)
+            return udp, tcp
+        raise RuntimeError("no loopback port free for both UDP and TCP")
+
+    # -- the zone ---------------------------------------------------------------------
+
+    def _add(self, name, rdata):
+        with self._lock:
+            self._records.setdefault((dns.name.from_text(name), rdata.rdtype), []).append(rdata)
+
+    def addPTR(self, ip, name):
+        target = dns.name.from_text(name)
+        self._add(dns.reversename.from_address(ip).to_text(),
+                  dns.rdtypes.ANY.PTR.PTR(dns.rdataclass.IN, dns.rdatatype.PTR, target))
+
+    def addA(self, name, ip):
+        self._add(name, dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, ip))
+
+    def addAAAA(self, name, ip):
+        self._add(name, dns.rdtypes.IN.AAAA.AAAA(dns.rdataclass.IN, dns.rdatatype.AAAA, ip))
+
+    def servfail(self, name):
+        with self._lock:
+            self._servfail.add(dns.name.from_text(name))
+
+    def drop(self, name):
+        with self._lock:
+            self._drop.add(dns.name.from_text(name))
+
+    @staticmethod
+    def reverseName(ip):
+        """The PTR query name for ``ip``, as it appears in ``queries``."""
+        return dns.reversename.from_address(ip).to_text(omit_final_dot=True).lower()
+
+    # -- answering ----------------------------------------------------------------------
+
+    def answer(self, wire, overTCP):
+        """The response (a dns.message.Message) to a query in wire format, or None."""
+        try:
+            request = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            return None
+        if not request.question:
+            return None
+        question = request.question[0]
+        entry = (question.name.to_text(omit_final_dot=True).lower(),
+                 dns.rdatatype.to_text(question.rdtype))
+        self.queries.append(entry)
+        if overTCP:
+            self.tcpQueries.append(entry)
+        response = dns.message.make_response(request, recursion_available=True)
+        response.flags |= dns.flags.AA
+        with self._lock:
+            if question.name in self._drop:
+                return None
+            if question.name in self._servfail:
+                response.set_rcode(dns.rcode.SERVFAIL)
+                return response
+            records = list(self._records.get((question.name, question.rdtype), ()))
+            known = any(name == question.name for name, _ in self._records)
+        if records:
+            rrset = response.find_rrset(response.answer, question.name, dns.rdataclass.IN,
+                                        question.rdtype, create=True)
+            for record in records:
+                rrset.add(record, ttl=60)
+        elif not known:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        return response
+
+    def _udpReady(self):
+        try:
+            wire, peer = self.udp.recvfrom(65535)
+        except OSError:
+            return
+        response = self.answer(wire, False)
+        if response is not None:
+            request = dns.message.from_wire(wire)
+            limit = max(512, request.payload) if request.edns >= 0 else 512
+            self.udp.sendto(response.to_wire(max_size=limit, prefer_truncation=True,
+                                             want_shuffle=False), peer)
+
+    def _tcpAccept(self):
+        try:
+            connection, _ = self.tcp.accept()
+        except OSError:
+            return
+        connection.settimeout(DNS_STOP_DEADLINE)
+        self._buffers[connection] = b""
+        self._selector.register(connection, selectors.EVENT_READ, self._tcpReady)
+
+    def _tcpClose(self, connection):
+        self._selector.unregister(connection)
+        del self._buffers[connection]
+        connection.close()
+
+    def _tcpReady(self, connection):
+        try:
+            data = connection.recv(65535)
+        except OSError:
+            data = b""
+        if not data:
+            self._tcpClose(connection)
+            return
+        buffered = self._buffers[connection] + data
+        while len(buffered) >= 2:
+            (length,) = struct.unpack("!H", buffered[:2])
+            if len(buffered) < 2 + length:
+                break
+            wire, buffered = buffered[2:2 + length], buffered[2 + length:]
+            response = self.answer(wire, True)
+            if response is not None:
+                try:
+                    connection.sendall(response.to_wire(prepend_length=True, want_shuffle=False))
+                except OSError:
+                    self._tcpClose(connection)
+                    return
+        self._buffers[connection] = buffered
+
+    def _serve(self):
+        self._selector.register(self.udp, selectors.EVENT_READ, lambda _: self._udpReady())
+        self._selector.register(self.tcp, selectors.EVENT_READ, lambda _: self._tcpAccept())
+        self._selector.register(self._wakeRead, selectors.EVENT_READ, None)
+        while True:
+            for key, _ in self._selector.select():
+                if key.data is None:
+                    return
+                key.data(key.fileobj)
+
+    # -- life -----------------------------------------------------------------------------
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving and close the sockets (again: nothing)."""
+        if self._selector is None:
+            return
+        self._wakeWrite.send(b"x")
+        self._thread.join(DNS_STOP_DEADLINE)
+        assert not self._thread.is_alive(), "the test DNS server did not stop"
+        for connection in list(self._buffers):
+            self._tcpClose(connection)
+        self._selector.close()
+        self._selector = None
+        for sock in (self.udp, self.tcp, self._wakeRead, self._wakeWrite):
+            sock.close()
+
+
+@pytest.fixture
+def dnsServer():
+    """A running ``DNSServer`` on 127.0.0.1 (its own port), stopped after the test."""
+    server = DNSServer().start()
+    yield server
+    server.stop()
