@@ -1,65 +1,11 @@
-"""Fixtures for loopback networking tests: run an Axon system in a background thread."""
+"""Helpers for loopback networking tests (the ``system`` fixture, a scheduler in a thread, is in Tests/conftest.py)."""
 
 import queue
-import threading
 import time
 
 import pytest
 
 from Axon.Component import component
-from Axon.Scheduler import scheduler
-
-
-class RunningSystem(object):
-    """The default scheduler running in a background thread for one test."""
-
-    def __init__(self):
-        self.scheduler = scheduler.run
-        self.scheduler.waitForOne()
-        self.error = None
-        self.thread = threading.Thread(target=self._run, name="axon-test-scheduler", daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            self.scheduler.runThreads()
-        except BaseException as e:
-            self.error = e
-
-    def activate(self, *components):
-        for c in components:
-            c.activate(self.scheduler)
-        return components[0] if len(components) == 1 else components
-
-    def call(self, fn, *args, timeout=5):
-        """Run ``fn(*args)`` in the scheduler's thread and return its result."""
-        result = queue.Queue()
-
-        def run():
-            try:
-                result.put((fn(*args), None))
-            except BaseException as e:
-                result.put((None, e))
-        self.scheduler.callSoonThreadsafe(run)
-        value, error = result.get(timeout=timeout)
-        if error is not None:
-            raise error
-        return value
-
-    def shutdown(self, timeout=10):
-        self.scheduler.stop()
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            raise AssertionError("the Axon scheduler did not stop within %s s" % timeout)
-        if self.error is not None:
-            raise self.error
-
-
-@pytest.fixture
-def system():
-    running = RunningSystem()
-    yield running
-    running.shutdown()
 
 
 def waitFor(predicate, timeout=5.0, interval=0.005, message="condition"):
