@@ -51,7 +51,7 @@ def system(freshAxon):
     def run():
         try:
             sched.runThreads()
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 -- re-raised in the test by join()
             errors.append(e)
 
     def start(*components):
