@@ -262,19 +262,31 @@ def _stripSourceRoute(path: str) -> str:
     return path
 
 
+def _withoutTrailingDot(address: str) -> str:
+    """``user@example.org.`` is ``user@example.org``: the absolute form of the same domain."""
+    local, at, domain = address.rpartition("@")
+    if at and domain.endswith(".") and not domain.endswith(".."):
+        return local + at + domain[:-1]
+    return address
+
+
 def parseMailFrom(argument: str, allowed: Iterable[str] = ()) -> Path:
-    """Parse the argument of MAIL ("FROM:<address> params")."""
+    """Parse the argument of MAIL ("FROM:<address> params"); a trailing dot is dropped."""
     raw, paramText = _splitPath(argument, "FROM:")
-    address = _stripSourceRoute(raw)
+    address = _withoutTrailingDot(_stripSourceRoute(raw))
     if address and not _validAddress(address):
         raise SMTPError(R.MAIL_SYNTAX, "bad sender %r" % address[:80])
     return Path(address, _parseParams(paramText, allowed))
 
 
 def parseRcptTo(argument: str, allowed: Iterable[str] = ()) -> Path:
-    """Parse the argument of RCPT ("TO:<address> params"); <postmaster> is accepted."""
+    """Parse the argument of RCPT ("TO:<address> params"); <postmaster> is accepted.
+
+    A trailing dot on the domain is dropped (the same domain, written
+    absolutely), so the real server and the greylist see one form.
+    """
     raw, paramText = _splitPath(argument, "TO:")
-    address = _stripSourceRoute(raw)
+    address = _withoutTrailingDot(_stripSourceRoute(raw))
     if address.lower() != "postmaster" and not _validAddress(address):
         raise SMTPError(R.RCPT_SYNTAX, "bad recipient %r" % address[:80])
     return Path(address, _parseParams(paramText, allowed))

@@ -320,6 +320,8 @@ def test_routing_in_the_local_part_is_recognised(address, routed):
 
 def test_a_trailing_dot_is_the_same_domain():
     assert parseRcptTo("TO:<u@Example.ORG.>").domain() == "example.org"
+    assert parseRcptTo("TO:<u@Example.ORG.>").address == "u@Example.ORG"
+    assert parseMailFrom("FROM:<s@example.net.>").address == "s@example.net"
 
 
 def test_replies_never_echo_unprintable_client_text():
