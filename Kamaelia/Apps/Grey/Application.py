@@ -12,6 +12,7 @@ Example Usage
     kamaelia-grey --listen 127.0.0.1 --port 2525          # embedded Maildir backend
     kamaelia-grey --config /etc/greylist.conf             # as configured
     kamaelia-grey --config /etc/greylist.conf --check-config
+    kamaelia-grey --version
 
 How does it work?
 -----------------
@@ -19,64 +20,96 @@ How does it work?
    found on Kamaelia Grey's search path (``/usr/local/etc/Kamaelia/greylist.conf``
    ... ``./greylist.conf.dist``), else the defaults are used. A mistake is
    reported as ``file:line: key: problem`` and the program exits with
-   status 2 (``--check-config`` stops after this check, with status 0 if
-   the file is good). Command-line options override the file.
+   status 2. Command-line options override the file and are checked the
+   same way (``--port 99999`` is an error). ``--check-config`` also checks
+   what start-up would fail on (log and pid directories, the greylist
+   database, the TLS files) and stops, with status 0 if all is well. The
+   log says which configuration file was loaded.
 2. Logging: messages go to standard error at ``log_level``; the result log
    (``greylist_log``) and the debug log (``greylist_debuglog``, if set) are
-   files. All file writing happens in a logging thread, never in the
-   scheduler's.
+   files, each debug line stamped with the time, the session id and the
+   client's address. All file writing happens in a logging thread, never in
+   the scheduler's. SIGUSR1 reopens the log files (for logrotate without
+   ``copytruncate``).
 3. With no ``smtp_ip`` configured, an embedded ``MaildirServer`` is started
    on a loopback port and accepted mail is delivered into ``maildir``.
-4. The greylist (SQLite, ``greylist_db``) is opened in a ``GreylistService``;
+4. Client names are looked up (``ClientNameService``, with ``dns_servers``,
+   ``dns_port`` and ``dns_timeout``) unless ``client_name_lookup`` is off.
+   The greylist (SQLite, ``greylist_db``) is opened in a ``GreylistService``;
    if it is empty and Kamaelia Grey 1.x's ``greylisted.dbm``/``attempters.dbm``
    are found in ``import_dbm_dir``, they are imported.
 5. The policy class is made from the configuration, as 1.x did
    (``type("Protocol", (GreyListingPolicy,), {...})``), and served by a
    ``GreylistServer`` on ``listen_address``:``port``.
-6. Every 5 minutes the running components are listed in the debug log;
+6. Every 5 minutes the running components are listed in the debug log
+   (1.x's ``*debug* THREADS[...]`` line, through the debug logger);
    every hour (``EXPIRY_INTERVAL``) stale greylist entries are expired.
 7. SIGTERM or SIGINT drains: new connections and sessions with no
    transaction open get 421; a transaction begun (MAIL accepted) may finish
    and then gets the 421 (up to 60 s), then the program exits. A
-   second signal stops at once. SIGHUP re-reads the configuration file and
-   applies the lists (allowed senders, networks, domains and whitelists) to
-   new sessions.
+   second SIGTERM or SIGINT stops at once (SIGHUPs in between do not
+   count). SIGHUP re-reads the configuration file and applies the lists
+   (allowed senders, networks, domains and whitelists) to new sessions; it
+   logs which other changed settings need a restart; a file with a mistake
+   is reported (``file:line: ...``) and the running configuration kept.
+8. Exit status: 0 after a normal stop; 2 when it cannot start (a broken
+   configuration, the port in use, an unusable database, log or pid file);
+   1 if a component outside the sessions (the listener, the greylist store)
+   fails while running, after a CRITICAL log line naming it. A failing
+   session is only that session's problem (``GreylistServer``).
 """
 
 import argparse
+import copy
+import importlib.metadata
 import logging
 import logging.handlers
 import os
 import queue
 import signal
 import sqlite3
-import ssl
 import sys
 
 from Axon.Ipc import producerFinished
 from Axon.Scheduler import scheduler
-from Kamaelia.Apps.Grey import Config
+from Kamaelia.Apps.Grey import Config, StartupChecks
+from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.GreyListingPolicy import GreyListingPolicy
 from Kamaelia.Apps.Grey.GreylistServer import GreylistServer
 from Kamaelia.Apps.Grey.GreylistService import GreylistService
 from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
 from Kamaelia.Apps.Grey.MaildirServer import MaildirServer
 from Kamaelia.Apps.Grey.PeriodicWakeup import PeriodicWakeup
-from Kamaelia.Apps.Grey.WakeableIntrospector import LoggingWakeableIntrospector
+from Kamaelia.Apps.Grey.WakeableIntrospector import WakeableIntrospector
 from Kamaelia.Chassis.Pipeline import Pipeline
+from Kamaelia.Util.PureTransformer import PureTransformer
 from Kamaelia.IPC import serverShutdown
 
 _log = logging.getLogger("Kamaelia.Apps.Grey")
+_debugLog = logging.getLogger("Kamaelia.Apps.Grey.debug")
 
 POLICY_KEYS = ("servername", "serverid", "smtp_ip", "smtp_port", "inactivity_timeout",
                "allowed_senders", "allowed_sender_nets", "allowed_domains",
                "whitelisted_triples", "whitelisted_nonstandard_triples", "max_message_size",
                "max_recipients", "xclient", "backend_timeout", "connect_timeout",
-               "greylist_db", "greylist_key")
-RELOADABLE_KEYS = ("allowed_senders", "allowed_sender_nets", "allowed_domains",
-                   "whitelisted_triples", "whitelisted_nonstandard_triples")
+               "greylist_db", "greylist_key", "bare_newline", "allow_untrusted_routing",
+               "client_name_lookup")
+RELOADABLE_KEYS = tuple(option.name for option in Config.SCHEMA if option.reloadable)
 DRAIN_GRACE = 60
 EXPIRY_INTERVAL = 3600
+
+
+def _logThreads(names):
+    """The 1.x "*debug* THREADS[...]" line, in the debug log (no session: "- -")."""
+    _debugLog.debug("- - *debug* THREADS%s", names)
+
+
+def version():
+    """The installed distribution's version (the source tree's if not installed)."""
+    try:
+        return importlib.metadata.version("Kamaelia")
+    except importlib.metadata.PackageNotFoundError:
+        return "2.0.0.dev0"
 
 
 def parseArguments(argv):
@@ -85,9 +118,11 @@ def parseArguments(argv):
     parser.add_argument("--config", metavar="PATH",
                         help="configuration file (default: search the usual places)")
     parser.add_argument("--check-config", action="store_true",
-                        help="check the configuration and exit (status 0 if good, 2 if not)")
+                        help="check the configuration and what start-up needs, then exit "
+                             "(status 0 if good, 2 if not)")
+    parser.add_argument("--version", action="version", version="kamaelia-grey " + version())
     parser.add_argument("--listen", metavar="ADDRESS", help="address to listen on (listen_address)")
-    parser.add_argument("--port", type=int, help="port to listen on (port)")
+    parser.add_argument("--port", metavar="PORT", help="port to listen on (port)")
     parser.add_argument("--smtp", metavar="HOST:PORT",
                         help="the real SMTP server to relay to (smtp_ip, smtp_port)")
     parser.add_argument("--maildir", metavar="DIR", help="Maildir for the embedded backend (maildir)")
@@ -99,20 +134,23 @@ def loadConfiguration(args):
     """(config dict, path or None); raises Config.ConfigError or OSError."""
     path = args.config or Config.findConfig()
     config = Config.loadConfig(path) if path else Config.defaultConfig()
-    if args.listen is not None:
-        config["listen_address"] = args.listen
-    if args.port is not None:
-        config["port"] = args.port
-    if args.smtp:
-        host, _, port = args.smtp.rpartition(":")
-        if not host or not port.isdigit():
-            raise Config.ConfigError("--smtp", 0, "smtp", "expected HOST:PORT, got %r" % args.smtp)
-        config["smtp_ip"], config["smtp_port"] = host.strip("[]"), int(port)
-    if args.maildir:
-        config["maildir"] = args.maildir
-    if args.log_level:
-        config["log_level"] = args.log_level.upper()
+    applyOverrides(config, args)
     return config, path
+
+
+def applyOverrides(config, args):
+    """Apply the command-line options to ``config``, checked as file values are."""
+    overrides = [("--listen", "listen_address", args.listen), ("--port", "port", args.port),
+                 ("--maildir", "maildir", args.maildir), ("--log-level", "log_level", args.log_level)]
+    if args.smtp is not None:
+        host, _, port = args.smtp.rpartition(":")
+        if not host:
+            raise Config.ConfigError("--smtp", None, "smtp_ip",
+                                     "expected HOST:PORT, got %r" % args.smtp)
+        overrides += [("--smtp", "smtp_ip", host), ("--smtp", "smtp_port", port)]
+    for source, key, text in overrides:
+        if text is not None:
+            Config.overrideOption(config, key, text, source)
 
 
 class _Enqueue(logging.handlers.QueueHandler):
@@ -138,6 +176,15 @@ class _LogFile(logging.FileHandler):
     """A log file that is flushed by the writer thread once it has caught up."""
 
     dirty = False
+
+    def reopen(self):
+        """Close and open the file again (after logrotate has moved it away)."""
+        with self.lock:
+            if self.stream is not None:
+                self.stream.flush()
+                self.stream.close()
+            self.stream = self._open()
+            self.dirty = False
 
     def emit(self, record):
         try:
@@ -180,9 +227,9 @@ def configureLogging(config):
     handlers = [console]
     records = queue.SimpleQueue()
 
-    def fileFor(loggerName, filename, fileLevel):
-        handler = _LogFile(filename, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(message)s"))
+    def fileFor(loggerName, filename, fileLevel, lineFormat):
+        handler = _LogFile(filename, encoding="utf-8", errors="backslashreplace")
+        handler.setFormatter(logging.Formatter(lineFormat))
         handler.addFilter(lambda record: record.name == loggerName)
         handler.setLevel(fileLevel)
         handlers.append(handler)
@@ -192,9 +239,10 @@ def configureLogging(config):
         target.addHandler(_Enqueue(records))
 
     if config["greylist_log"]:
-        fileFor("Kamaelia.Apps.Grey.result", config["greylist_log"], logging.INFO)
+        fileFor("Kamaelia.Apps.Grey.result", config["greylist_log"], logging.INFO, "%(message)s")
     if config["greylist_debuglog"]:
-        fileFor("Kamaelia.Apps.Grey.debug", config["greylist_debuglog"], logging.DEBUG)
+        fileFor("Kamaelia.Apps.Grey.debug", config["greylist_debuglog"], logging.DEBUG,
+                "%(asctime)s %(message)s")
     root = logging.getLogger()
     root.setLevel(level)
     root.addHandler(_Enqueue(records))
@@ -203,19 +251,6 @@ def configureLogging(config):
     listener = _Writer(records, *handlers, respect_handler_level=True)
     listener.start()
     return listener
-
-
-def tlsContext(config):
-    """A server SSLContext from tls_certificate/tls_key, or None."""
-    if not config["tls_certificate"]:
-        return None
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        context.load_cert_chain(config["tls_certificate"], config["tls_key"] or None)
-    except (OSError, ssl.SSLError) as e:
-        raise Config.ConfigError(config["tls_certificate"], 0, "tls_certificate",
-                                 "cannot load the certificate and key: %s" % e) from None
-    return context
 
 
 def makeProtocol(config, context=None):
@@ -245,16 +280,20 @@ def openGreylist(config):
 class GreylistApplication(object):
     """The running greylister: every component, started and stopped together."""
 
-    def __init__(self, config, configPath=None):
+    def __init__(self, config, configPath=None, args=None):
         self.config = config
         self.configPath = configPath
+        self.args = args
+        self.loaded = copy.deepcopy(config)
         self.scheduler = scheduler.run
         self.protocol = None
         self.server = None
         self.backend = None
         self.service = None
+        self.names = None
         self.extras = []
-        self._signals = 0
+        self.logListener = None
+        self._stopSignals = 0
 
     def start(self):
         """Create and activate everything; returns the listening port."""
@@ -265,10 +304,15 @@ class GreylistApplication(object):
             config["smtp_ip"], config["smtp_port"] = "127.0.0.1", self.backend.port
             _log.info("no smtp_ip configured: delivering into Maildir %s (embedded backend on "
                       "127.0.0.1:%d)", os.path.abspath(config["maildir"]), self.backend.port)
+        if config["client_name_lookup"]:
+            self.names = ClientNameService(nameservers=config["dns_servers"] or None,
+                                           port=config["dns_port"], timeout=config["dns_timeout"])
+            self.names.registerAsService(self.names.tracker)
+            self.names.activate()
         self.service = GreylistService(store=openGreylist(config))
         self.service.registerAsService(self.service.tracker)
         self.service.activate()
-        self.protocol = makeProtocol(config, tlsContext(config))
+        self.protocol = makeProtocol(config, StartupChecks.tlsContext(config))
         server = GreylistServer(protocol=self.protocol, port=config["port"],
                                 host=config["listen_address"],
                                 max_sessions=config["max_sessions"],
@@ -277,8 +321,8 @@ class GreylistApplication(object):
             raise OSError("cannot listen on %s port %s: %s" % (
                 config["listen_address"] or "*", config["port"], server.server.bindError))
         self.server = server.activate()
-        introspection = Pipeline(PeriodicWakeup(interval=300),
-                                 LoggingWakeableIntrospector(config["greylist_debuglog"] or os.devnull))
+        introspection = Pipeline(PeriodicWakeup(interval=300), WakeableIntrospector(),
+                                 PureTransformer(_logThreads))
         expiry = PeriodicWakeup(interval=EXPIRY_INTERVAL)
         expiry.link((expiry, "outbox"), (self.service, "inbox"))
         self.extras = [introspection.activate(), expiry.activate()]
@@ -289,7 +333,7 @@ class GreylistApplication(object):
 
     def stopAll(self):
         """Stop every component (in the scheduler's thread)."""
-        for component in self.extras + [self.service]:
+        for component in self.extras + [self.service, self.names]:
             if component is not None and not component._isStopped():
                 component._deliver(producerFinished(), "control")
         if self.backend is not None and not self.backend._isStopped():
@@ -310,26 +354,53 @@ class GreylistApplication(object):
             return
         try:
             fresh = Config.loadConfig(self.configPath)
+            if self.args is not None:
+                applyOverrides(fresh, self.args)
+            applied, restart = Config.changedOptions(self.loaded, fresh)
         except (Config.ConfigError, OSError) as e:
-            _log.error("SIGHUP: keeping the current configuration: %s", e)
+            _log.error("SIGHUP: %s; keeping the running configuration", e)
+            return
+        except Exception:
+            _log.exception("SIGHUP: cannot re-read %s; keeping the running configuration",
+                           self.configPath)
             return
         for key in RELOADABLE_KEYS:
             setattr(self.protocol, key, fresh[key])
-        _log.info("SIGHUP: reloaded the lists from %s", self.configPath)
+            self.config[key] = self.loaded[key] = fresh[key]
+        _log.info("SIGHUP: re-read %s; applied: %s", self.configPath,
+                  ", ".join(applied) if applied else "no changes to the lists")
+        if restart:
+            _log.warning("SIGHUP: changed settings that take effect only after a restart: %s",
+                         ", ".join(restart))
+
+    def reopenLogs(self):
+        """Reopen the log files (SIGUSR1, for logrotate); safe from a signal handler."""
+        handlers = self.logListener.handlers if self.logListener is not None else ()
+        for handler in handlers:
+            if isinstance(handler, _LogFile):
+                try:
+                    handler.reopen()
+                except OSError as e:
+                    _log.error("SIGUSR1: cannot reopen %s: %s", handler.baseFilename, e)
+        _log.info("SIGUSR1: log files reopened")
 
     def onSignal(self, signum, frame):
-        self._signals += 1
         if signum == getattr(signal, "SIGHUP", None):
             self.reload()
-        elif self._signals == 1:
-            _log.info("signal %d: draining (a second signal stops at once)", signum)
+            return
+        if signum == getattr(signal, "SIGUSR1", None):
+            self.reopenLogs()
+            return
+        self._stopSignals += 1
+        if self._stopSignals == 1:
+            _log.info("signal %d: draining (a second SIGTERM or SIGINT stops at once)", signum)
             self.drain()
         else:
             _log.warning("signal %d: stopping now", signum)
             self.scheduler.stop()
 
     def installSignalHandlers(self):
-        for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+        for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), self.onSignal)
 
@@ -342,7 +413,7 @@ def main(argv=None):
     try:
         config, path = loadConfiguration(args)
         if args.check_config:
-            tlsContext(config)
+            StartupChecks.checkStartup(config)
     except Config.ConfigError as e:
         sys.stderr.write("kamaelia-grey: %s\n" % e)
         return 2
@@ -359,7 +430,10 @@ def main(argv=None):
         return 2
     pidFile = config["pid_file"]
     try:
-        app = GreylistApplication(config, path)
+        _log.info("Kamaelia Grey %s: configuration %s", version(),
+                  "from %s" % path if path else "built in (no configuration file found)")
+        app = GreylistApplication(config, path, args)
+        app.logListener = listener
         try:
             app.start()
             if pidFile:
@@ -369,7 +443,13 @@ def main(argv=None):
             _log.error("cannot start: %s", e)
             return 2
         app.installSignalHandlers()
-        app.run()
+        try:
+            app.run()
+        except Exception as e:
+            notes = "; ".join(getattr(e, "__notes__", ()))
+            _log.critical("fatal error outside the SMTP sessions%s; exiting: %s: %s",
+                          " (%s)" % notes if notes else "", type(e).__name__, e, exc_info=True)
+            return 1
         _log.info("Kamaelia Grey stopped")
         return 0
     finally:
