@@ -1,13 +1,13 @@
 """ClientNameService: lookups in worker threads, answers waking the asker, a cache, shutdown.
 
-Most tests run real components on a real scheduler (``runThreads`` in a
-thread, joined with a deadline) against the ``dnsServer`` fixture; the
+Most tests run real components on a real scheduler (the root conftest's
+``system``: ``runThreads`` in a thread) against the ``dnsServer`` fixture,
+shut the service down and check the run then ends by itself; the
 bound on a stuck worker is checked on a ComponentHarness with a fake clock.
 """
 
 import threading
 import time
-import types
 
 import pytest
 
@@ -41,38 +41,16 @@ def waitFor(condition, deadline=DEADLINE, message="condition"):
         time.sleep(0.01)
 
 
-@pytest.fixture
-def system(freshAxon):
-    """Run components on the test's scheduler in a thread; stopped (bounded) at the end."""
-    sched = freshAxon
-    errors = []
-    thread = threading.Thread(target=lambda: run(), name="scheduler", daemon=True)
+def stopService(system, service, message=None):
+    """Deliver a shutdown message to the service's control, in the scheduler's thread."""
+    system.call(service.inboxes["control"].append, message or shutdownMicroprocess())
 
-    def run():
-        try:
-            sched.runThreads()
-        except Exception as e:  # noqa: BLE001 -- re-raised in the test by join()
-            errors.append(e)
 
-    def start(*components):
-        for c in components:
-            c.activate(sched)
-        thread.start()
-
-    def shutdown(service, message=None):
-        """Deliver a shutdown message to the service's control, from the scheduler's thread."""
-        message = message or shutdownMicroprocess()
-        sched.callSoonThreadsafe(service.inboxes["control"].append, message)
-
-    def join(deadline=DEADLINE):
-        thread.join(deadline)
-        assert not thread.is_alive(), "the scheduler did not finish"
-        assert not errors, errors
-
-    yield types.SimpleNamespace(scheduler=sched, start=start, shutdown=shutdown, join=join)
-    if thread.is_alive():
-        sched.stop()
-        thread.join(DEADLINE)
+def runEnds(system, deadline=DEADLINE):
+    """Every component has ended, so the scheduler's run is over (within ``deadline``)."""
+    system.thread.join(deadline)
+    assert not system.thread.is_alive(), "the scheduler did not finish"
+    assert system.error is None, system.error
 
 
 def makeService(dnsServer, **argd):
@@ -102,15 +80,15 @@ def test_query_returns_the_verified_name_to_the_asking_component(zone, system):
 
     def script(self):
         answers.append((yield from service.query(self, "192.0.2.7")))
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: answers, message="an answer")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert answers == [ClientName("mail.example.org", "mail.example.org", OK)]
 
 
 def test_a_slow_lookup_does_not_delay_another_askers(zone, system):
-    """The fine answer arrives while the dropped query is still outstanding."""
+    """Asked after a query the DNS server never answers, the fine answer still comes first."""
     service = makeService(zone, timeout=2.0)
     finished = []
 
@@ -119,10 +97,12 @@ def test_a_slow_lookup_does_not_delay_another_askers(zone, system):
             name = yield from service.query(self, address)
             finished.append((address, name))
         return Asker(script)
-    system.start(service, ask("192.0.2.66"), ask("192.0.2.7"))
+    system.activate(service, ask("192.0.2.66"))
+    waitFor(lambda: ptrQueries(zone), message="the silent query to reach the DNS server")
+    system.activate(ask("192.0.2.7"))
     waitFor(lambda: len(finished) == 2, message="both answers")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert finished == [("192.0.2.7", ClientName("mail.example.org", "mail.example.org", OK)),
                         ("192.0.2.66", TEMPORARY)]
 
@@ -136,10 +116,10 @@ def test_many_askers_at_once_all_get_their_own_answers(zone, system):
             answers[i] = (yield from service.query(self, address))
         return Asker(script)
     askers = [ask(i, ("192.0.2.7", "192.0.2.8", "192.0.2.9")[i % 3]) for i in range(30)]
-    system.start(service, *askers)
+    system.activate(service, *askers)
     waitFor(lambda: len(answers) == 30, message="30 answers")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     expected = ["mail.example.org", "other.example.org", "[UNAVAILABLE]"]
     assert [answers[i].xclientName for i in range(30)] == [expected[i % 3] for i in range(30)]
 
@@ -155,10 +135,10 @@ def test_begin_returns_at_once_and_wait_collects_later(zone, system):
         seen.append(time.monotonic() - started)
         seen.append((yield from service.wait(self, fine)))
         seen.append((yield from service.wait(self, slow)))
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: len(seen) == 3, message="both answers")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert seen[0] < 1.0, "begin blocked"
     assert seen[1:] == [ClientName("mail.example.org", "mail.example.org", OK), TEMPORARY]
 
@@ -173,10 +153,10 @@ def test_cached_answer_needs_no_second_query_until_it_expires(zone, system):
             clock.advance(advance)
             name = yield from service.query(self, "192.0.2.7")
             counts.append((name.xclientName, len(ptrQueries(zone))))
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: len(counts) == 3, message="three answers")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert counts == [("mail.example.org", 1), ("mail.example.org", 1), ("mail.example.org", 2)]
 
 
@@ -188,10 +168,10 @@ def test_permanent_failure_is_cached_and_temporary_failure_is_not(zone, system):
         for address in ("192.0.2.9", "192.0.2.9", "192.0.2.99", "192.0.2.99"):
             name = yield from service.query(self, address)
             counts.append((address, name.status, len(ptrQueries(zone))))
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: len(counts) == 4, message="four answers")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert [c[:2] for c in counts] == [("192.0.2.9", "unavailable")] * 2 + [
         ("192.0.2.99", "tempunavail")] * 2
     assert counts[1][2] == counts[0][2], "the permanent failure was asked again"
@@ -207,10 +187,10 @@ def test_cache_is_bounded_and_forgets_the_least_recently_used(zone, system):
                         "192.0.2.8"):
             yield from service.query(self, address)
             counts.append(len(ptrQueries(zone)))
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: len(counts) == 6, message="six answers")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     # .7 and .8 cached; .7 used again; .9 pushes out .8, so .7 is still there and .8 is not.
     assert counts == [1, 2, 2, 3, 3, 4]
 
@@ -223,10 +203,10 @@ def test_cache_ttl_zero_asks_every_time(zone, system):
         for _ in range(2):
             yield from service.query(self, "192.0.2.7")
             counts.append(len(ptrQueries(zone)))
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: len(counts) == 2, message="two answers")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert counts == [1, 2]
 
 
@@ -238,10 +218,10 @@ def test_shutdown_with_a_stuck_lookup_ends_promptly_and_wakes_the_waiter(zone, s
     def script(self):
         answers.append((yield from service.query(self, "192.0.2.66")))
     started = time.monotonic()
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: ptrQueries(zone), message="the query to reach the DNS server")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert time.monotonic() - started < STUCK_TIMEOUT / 2
     assert answers == [TEMPORARY]
     assert ClientNameService.lookup(service.tracker) is None
@@ -257,10 +237,10 @@ def test_shutdown_cancels_queued_lookups(zone, system):
         queued = service.begin("192.0.2.7")
         answers.append(stuck)
         answers.append((yield from service.wait(self, queued)))
-    system.start(service, Asker(script))
+    system.activate(service, Asker(script))
     waitFor(lambda: ptrQueries(zone), message="the first query to reach the DNS server")
-    system.shutdown(service)
-    system.join()
+    stopService(system, service)
+    runEnds(system)
     assert answers[1] == TEMPORARY
     assert answers[0].future.running() or answers[0].future.done()
     assert ptrQueries(zone) == [(zone.reverseName("192.0.2.66"), "PTR")]
