@@ -31,11 +31,19 @@ state table) and parses commands with ``SMTPProtocol``; replies come from
 ``SMTPReplies``.
 
 * connect: "220 <servername> ESMTP <serverid> <date>".
+* connect: if a ``ClientNameService`` is registered (the application
+  registers one) and ``client_name_lookup`` is true, the client's name is
+  looked up at once, off the scheduler's thread: reverse lookup, confirmed
+  by a forward lookup, as Postfix does (``ClientName``).
 * HELO/EHLO: the name is recorded (``remotename``) and the connection to the
   real server made (``connectToRealSMTPServer``): its banner is read, it is
   sent EHLO (HELO if EHLO is refused), and, if it offers XCLIENT and
-  ``xclient`` is true, told the client's real address and HELO name
-  (Postfix's XCLIENT), then sent EHLO again. EHLO is answered with the
+  ``xclient`` is true, told the client's verified name (``NAME=``, or
+  ``[UNAVAILABLE]``/``[TEMPUNAVAIL]``), its reverse name where the server
+  takes ``REVERSE_NAME``, address, port, HELO name and protocol (Postfix's
+  XCLIENT). Any 2xx reply means XCLIENT was accepted; the proxy then greets
+  the server again with the *client's* HELO or EHLO name, so the server's
+  HELO checks and its Received header see the client's own. EHLO is answered with the
   extensions both sides support: PIPELINING and ENHANCEDSTATUSCODES (this
   handler implements them whatever the server does), SIZE (the smaller of
   ``max_message_size`` and the server's), 8BITMIME, SMTPUTF8 and DSN only if
@@ -43,20 +51,30 @@ state table) and parses commands with ``SMTPProtocol``; replies come from
 * MAIL and RCPT are checked locally (syntax, sequence, SIZE, recipient limit
   ``max_recipients`` -> 452, ``relayAllowed`` -> 550) and then sent to the
   real server; its reply is passed back to the client, so a refusal there
-  (unknown user, size) reaches the client directly.
+  (unknown user, size) reaches the client directly. A 421 from the real
+  server is passed on and the client's connection closed (RFC 5321 §3.8).
+* The real server losing the transaction (it restarted, or closed an idle
+  connection, between RCPT and DATA) is never passed on as its 503 for a
+  DATA it cannot place: the proxy connects again and replays the envelope
+  (MAIL and every accepted RCPT) first; if that fails the client gets a
+  451 4.4.2 for the command, and may retry.
 * DATA: ``shouldWeAcceptMail()`` decides for the whole message; it may
   return a bool or be a generator. An error in it defers (451 4.3.0): the
   proxy never accepts by accident. Deferred: "451 4.7.1 Please try again
   later" and the real server is sent RSET; the connection stays open.
   Accepted: the real server is sent DATA; only after its 354 does the client
-  get 354. The message is then streamed line by line, byte for byte
+  get 354. The message is then streamed line by line
+  (``MailHandler.readMessageLines`` with a ``MessageReader``), byte for byte
   (dot-stuffing untouched), in chunks, with back-pressure: if the server
   reads slowly the proxy stops reading from the client. Without XCLIENT a
-  ``Received:`` header naming the client's address is put first. The line
-  that is exactly "." ends the message; the server's final reply is then
-  passed to the client. If the message is too big, has a line over 998
-  characters or a bare CR/LF, the connection to the server is dropped
-  (so the partial message is discarded) and the client gets 552/554.
+  ``Received:`` header naming the client (HELO name, verified name, address)
+  is put first. Only CRLF "." CRLF ends the message; the server's final reply
+  is then passed to the client. ``bare_newline`` (``"normalize"``, the
+  default, or ``"reject"``) says what a bare LF or CR in the content does
+  (see ``SMTPProtocol``). If the message is too big, has a line over 998
+  characters or (with ``"reject"``) a bare CR/LF, the connection to the
+  server is dropped (so the partial message is discarded) and the client
+  gets 552/554.
 * A server that cannot be reached, times out (``backend_timeout``, 10
   minutes for the final reply) or hangs up gives the client a 451; nothing is
   ever acknowledged that the server did not acknowledge.
@@ -70,9 +88,20 @@ Attributes (class attributes or keyword arguments): ``peer``, ``peerport``,
 ``local``, ``localport`` (from ``ServerCore``), ``servername``, ``serverid``,
 ``smtp_ip``, ``smtp_port``, ``xclient``, ``tlsContext``, ``max_message_size``,
 ``max_recipients``, ``inactivity_timeout``, ``connect_timeout``,
-``backend_timeout``. State kept for subclasses: ``remotename``, ``sender``
-and ``recipients`` (as "<address>" strings), ``seenHelo``, ``seenMail``,
-``seenRcpt``, ``acceptingMail``, ``mailStatus``.
+``backend_timeout``, ``bare_newline``, ``client_name_lookup``. State kept
+for subclasses: ``remotename``, ``sender`` and ``recipients`` (as
+"<address>" strings), ``seenHelo``, ``seenMail``, ``seenRcpt``,
+``acceptingMail``, ``mailStatus``, ``clientName`` (a ``ClientName`` once
+known).
+
+The result line's outcome (``outcome()``) is one of: ``ACCEPTED``,
+``DEFERRED``, ``REFUSED <code>`` (the message refused by the real server or
+a size/format check), ``RELAY DENIED``, ``MAIL REFUSED <code>``, ``RCPT
+REFUSED <code>`` (the real server refused the sender or every recipient),
+``BACKEND UNAVAILABLE``, ``BACKEND FAILED``, ``TIMEOUT``, ``ABORTED`` (the
+client went away inside a transaction), ``ERROR`` (an internal error: the
+client got 451 or 421 4.3.0) and ``NO MESSAGE`` (the session ended without
+a transaction being attempted).
 
 Inboxes
 -------
@@ -100,11 +129,12 @@ import logging
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Ipc import producerFinished
 from Kamaelia.Apps.Grey import SMTPReplies as R
+from Kamaelia.Apps.Grey.ClientName import UNKNOWN_CLIENT
+from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.MailHandler import MailHandler
-from Kamaelia.Apps.Grey.SMTPProtocol import (TEXT_LINE_LIMIT, DataChecker, SMTPError,
-                                             SMTPSession, allowedParameters, encode,
-                                             parseHeloName, parseMailFrom,
-                                             parseRcptTo)
+from Kamaelia.Apps.Grey.SMTPProtocol import (MessageReader, SMTPError, SMTPSession,
+                                             allowedParameters, encode, parseHeloName,
+                                             parseMailFrom, parseRcptTo)
 from Kamaelia.Apps.Grey.SMTPReplies import ReplyError, ReplyParser, capabilities
 from Kamaelia.Internet.ConnectedSocketAdapter import TLSRequest
 from Kamaelia.Internet.TCPClient import TCPClient
@@ -116,10 +146,8 @@ _log = logging.getLogger(__name__)
 # answering a client's EHLO when the server cannot be reached at that moment.
 _capabilityCache = {}
 
-# Message content goes to the real server in chunks of about this size; after
-# each chunk the handler yields, so the socket adapter sends it while the rest
-# of the message is being read (the real server works in parallel).
-_DATA_CHUNK = 16384
+# Real servers that refused XCLIENT although they offered it: warned about once.
+_xclientRefusedBy = set()
 
 
 def _xtext(value):
@@ -162,6 +190,7 @@ class ConcreteMailHandler(MailHandler):
     backend_timeout = 300
     final_reply_timeout = 600
     backendInboxSize = 16
+    client_name_lookup = True
 
     def __init__(self, **argd):
         if "localip" in argd:
@@ -180,6 +209,12 @@ class ConcreteMailHandler(MailHandler):
         self.backendUp = False
         self.backendCaps = {}
         self.xclientUsed = False
+        self.clientName = None
+        self.refusedRecipients = []
+        self.problem = None
+        self.syncFailure = None
+        self._nameLookup = None
+        self._backendTransaction = False
         self._backendBuffer = None
         self._backendParser = None
         self._backendError = None
@@ -233,14 +268,14 @@ class ConcreteMailHandler(MailHandler):
             if self.backendUp:
                 self._backendError = TimeoutError("no reply from %s port %s"
                                                   % (self.smtp_ip, self.smtp_port))
-            _log.warning("%s: real SMTP server %s:%s failed: %s", self.name, self.smtp_ip,
-                         self.smtp_port, self._backendError)
+            _log.warning("%s: real SMTP server %s:%s failed: %s", self.logContext(),
+                         self.smtp_ip, self.smtp_port, self._backendError)
             self.dropBackend(politely=False)
             self.smtp_reply = self.smtp_line = None
             return None
         self.smtp_reply = found[0]
         self.smtp_line = found[0].toLines()[-1]
-        self.noteToDebugLog("backend: " + str(found[0]))
+        self.noteToDebugLog("backend: " + " / ".join(found[0].toLines()))
         return found[0]
 
     def sendToBackend(self, data):
@@ -285,7 +320,8 @@ class ConcreteMailHandler(MailHandler):
         if banner is None:
             return False
         if banner.code != 220:
-            _log.warning("%s: real SMTP server refused us: %s", self.name, banner)
+            _log.warning("%s: real SMTP server %s:%s refused us: %s", self.logContext(),
+                         self.smtp_ip, self.smtp_port, banner)
             self.dropBackend()
             return False
         csa = getattr(client, "CSA_instance", None)
@@ -294,16 +330,22 @@ class ConcreteMailHandler(MailHandler):
         if not (yield from self._backendHello()):
             return False
         if "XCLIENT" in self.backendCaps and self.xclient and self.session.heloName:
-            reply = yield from self.backendCommand(self._xclientCommand())
+            name = yield from self.lookUpClientName()
+            reply = yield from self.backendCommand(self._xclientCommand(name))
             if reply is None:
                 return False
-            if reply.code == 220:
+            if 200 <= reply.code < 300:
                 self.xclientUsed = True
-                if not (yield from self._backendHello()):
+                if not (yield from self._backendHelloAsClient()):
                     return False
-            else:
-                _log.warning("%s: XCLIENT refused by the real server: %s", self.name, reply)
+            elif (self.smtp_ip, self.smtp_port) not in _xclientRefusedBy:
+                _xclientRefusedBy.add((self.smtp_ip, self.smtp_port))
+                _log.warning("%s: the real SMTP server %s:%s offers XCLIENT but refused it: %s "
+                             "(is the proxy in its smtpd_authorized_xclient_hosts?); it will "
+                             "see the proxy as the client", self.logContext(), self.smtp_ip,
+                             self.smtp_port, reply)
         _capabilityCache[(self.smtp_ip, self.smtp_port)] = dict(self.backendCaps)
+        self._backendTransaction = False
         return True
 
     def _backendHello(self):
@@ -315,23 +357,63 @@ class ConcreteMailHandler(MailHandler):
             return True
         reply = yield from self.backendCommand("HELO " + self.servername)
         if reply is None or reply.code != 250:
-            _log.warning("%s: real SMTP server refused HELO: %s", self.name, reply)
+            _log.warning("%s: real SMTP server refused HELO: %s", self.logContext(), reply)
             self.dropBackend()
             return False
         self.backendCaps = {}
         return True
 
-    def _xclientCommand(self):
+    def _backendHelloAsClient(self):
+        """Generator: after XCLIENT, greet the server with the client's own HELO/EHLO name."""
+        verb = "EHLO" if self.session.esmtp else "HELO"
+        reply = yield from self.backendCommand("%s %s" % (verb, self.session.heloName))
+        if reply is None:
+            return False
+        if reply.code != 250:
+            _log.warning("%s: the real SMTP server refused the client's %s after XCLIENT: %s",
+                         self.logContext(), verb, reply)
+            self.dropBackend()
+            return False
+        if verb == "EHLO":
+            self.backendCaps = capabilities(reply)
+        return True
+
+    def _xclientCommand(self, name=UNKNOWN_CLIENT):
         supported = set(self.backendCaps.get("XCLIENT", ()))
         address = str(self.peer)
         if ":" in address:
             address = "IPV6:" + address
-        values = [("NAME", "[UNAVAILABLE]"), ("ADDR", address), ("PORT", str(self.peerport)),
+        values = [("NAME", name.xclientName), ("REVERSE_NAME", name.xclientReverseName),
+                  ("ADDR", address), ("PORT", str(self.peerport)),
                   ("HELO", self.session.heloName or ""),
                   ("PROTO", "ESMTP" if self.session.esmtp else "SMTP")]
         words = ["%s=%s" % (key, _xtext(value)) for key, value in values
                  if key in supported and value]
         return "XCLIENT " + " ".join(words)
+
+    # -- the client's name ---------------------------------------------------------------
+
+    def startClientNameLookup(self):
+        """Begin looking up the client's verified name, if a ClientNameService is registered."""
+        if self._nameLookup is not None or self.clientName is not None:
+            return
+        service = ClientNameService.lookup(self.tracker) if self.client_name_lookup else None
+        if service is None:
+            self.clientName = UNKNOWN_CLIENT
+            return
+        self._nameLookup = (service, service.begin(str(self.peer)))
+
+    def lookUpClientName(self):
+        """Generator: the client's ``ClientName`` (waits, bounded, for the lookup)."""
+        if self.clientName is None:
+            self.startClientNameLookup()
+        if self.clientName is None:
+            service, handle = self._nameLookup
+            self.clientName = yield from service.wait(self, handle)
+            self._nameLookup = None
+            self.noteToDebugLog("client name: %s (reverse %s)" % (
+                self.clientName.xclientName, self.clientName.xclientReverseName))
+        return self.clientName
 
     def dropBackend(self, politely=True):
         """Close the connection to the real server (with QUIT if ``politely``)."""
@@ -347,6 +429,7 @@ class ConcreteMailHandler(MailHandler):
         self.unlink(thecomponent=client)
         self.backend = None
         self.backendUp = False
+        self._backendTransaction = False
         self._backendBuffer = None
         self._backendParser = None
         self.backendCaps = {}
@@ -362,9 +445,50 @@ class ConcreteMailHandler(MailHandler):
             return True
         return (yield from self.connectToRealSMTPServer())
 
+    def _syncBackend(self):
+        """Generator: a connection to the real server that holds the envelope so far.
+
+        Inside a transaction whose connection was lost and made again, the
+        envelope (MAIL and every accepted RCPT) is replayed first. False if
+        no such connection can be had (``syncFailure`` then says which
+        outcome: "BACKEND UNAVAILABLE" or "BACKEND FAILED"); the server is
+        then left with no transaction.
+        """
+        self.syncFailure = "BACKEND UNAVAILABLE"
+        if not (yield from self._ensureBackend()):
+            return False
+        self.syncFailure = "BACKEND FAILED"
+        sender = self.session.sender
+        if sender is None or self._backendTransaction:
+            return True
+        self.noteToDebugLog("replaying the envelope to the real server")
+        commands = ["MAIL FROM:%s%s" % (sender.bracketed(), self._params(sender))]
+        commands += ["RCPT TO:%s%s" % (r.bracketed(), self._params(r))
+                     for r in self.session.recipients]
+        for command in commands:
+            reply = yield from self.backendCommand(command)
+            if reply is None:
+                return False
+            if not reply.isPositive:
+                _log.warning("%s: the real SMTP server refused the replayed %r: %s",
+                             self.logContext(), command, reply)
+                yield from self._resetBackendTransaction()
+                return False
+            self._backendTransaction = True
+        return True
+
     def relayReply(self, reply):
-        """Pass the real server's reply to the client (with an enhanced status code)."""
+        """Pass the real server's reply to the client (with an enhanced status code).
+
+        A 421 means the real server is closing the connection: the client's
+        is closed too, after the reply (RFC 5321 §3.8).
+        """
         self.reply(reply.withEnhanced())
+        if reply.code == 421:
+            self.dropBackend(politely=False)
+            self.breakConnection = True
+            if self.session.isOpen:
+                self.session.close()
 
     # -- what the client is offered ------------------------------------------------------------
 
@@ -423,6 +547,10 @@ class ConcreteMailHandler(MailHandler):
 
     # -- the hooks -----------------------------------------------------------------------------
 
+    def handleConnect(self):
+        self.startClientNameLookup()
+        return super().handleConnect()
+
     def _greet(self, esmtp):
         try:
             name = parseHeloName(self._argument())
@@ -440,8 +568,7 @@ class ConcreteMailHandler(MailHandler):
             if self.xclientUsed and renamed:
                 self.dropBackend()
             elif hadTransaction:
-                if (yield from self.backendCommand("RSET")) is None:
-                    self.dropBackend(politely=False)
+                yield from self._resetBackendTransaction()
         yield from self._ensureBackend()
         return True
 
@@ -469,18 +596,28 @@ class ConcreteMailHandler(MailHandler):
         if "SIZE" in path.params and int(path.params["SIZE"]) > self.sizeLimit():
             self.reply(R.MESSAGE_TOO_BIG)
             return
+        self.resultLogged = False
+        self.mailStatus = ""
+        self.refusedRecipients = []
+        self.sender = path.bracketed()
         if not (yield from self._ensureBackend()):
             self.reply(R.BACKEND_UNAVAILABLE)
+            self.problem = "BACKEND UNAVAILABLE"
             return
         reply = yield from self.backendCommand("MAIL FROM:%s%s" % (path.bracketed(), self._params(path)))
         if reply is None:
             self.reply(R.BACKEND_FAILED)
+            self.problem = "BACKEND FAILED"
             return
         self.relayReply(reply)
         if reply.isPositive:
             self.session.startTransaction(path)
+            self._backendTransaction = True
             self.sender = path.bracketed()
             self.seenMail = True
+            self.problem = None
+        else:
+            self.problem = "MAIL REFUSED %d" % reply.code
 
     @staticmethod
     def _params(path):
@@ -503,19 +640,35 @@ class ConcreteMailHandler(MailHandler):
         if not self.relayAllowed(path):
             self.RelayError()
             self.session.recipientRefused()
+            self.refusedRecipients.append(path.bracketed())
+            if not self.recipients:
+                self.problem = "RELAY DENIED"
             return
-        reply = yield from self.backendCommand("RCPT TO:%s%s" % (path.bracketed(), self._params(path)))
+        reply = None
+        if (yield from self._syncBackend()):
+            self.syncFailure = "BACKEND FAILED"
+            reply = yield from self.backendCommand("RCPT TO:%s%s" % (path.bracketed(),
+                                                                     self._params(path)))
         if reply is None:
-            self.reply(R.BACKEND_FAILED)
-            self._abortTransaction()
+            # The transaction stays open: the next command reconnects and replays it.
+            unavailable = self.syncFailure == "BACKEND UNAVAILABLE"
+            self.reply(R.BACKEND_UNAVAILABLE if unavailable else R.BACKEND_FAILED)
+            self.session.recipientRefused()
+            self.refusedRecipients.append(path.bracketed())
+            if not self.recipients:
+                self.problem = self.syncFailure
             return
         self.relayReply(reply)
         if reply.isPositive:
             self.session.addRecipient(path)
             self.recipients.append(path.bracketed())
             self.seenRcpt = True
-        else:
+            self.problem = None
+        elif self.session.isOpen:
             self.session.recipientRefused()
+            self.refusedRecipients.append(path.bracketed())
+            if not self.recipients:
+                self.problem = "RCPT REFUSED %d" % reply.code
 
     def _abortTransaction(self):
         self.session.reset()
@@ -523,6 +676,7 @@ class ConcreteMailHandler(MailHandler):
         self.seenMail = self.seenRcpt = False
 
     def _resetBackendTransaction(self):
+        self._backendTransaction = False
         if self.backend is not None and self.backendUp:
             if (yield from self.backendCommand("RSET")) is None:
                 self.dropBackend(politely=False)
@@ -534,7 +688,8 @@ class ConcreteMailHandler(MailHandler):
             decision = yield from self.runHook(decision)
             return bool(decision)
         except Exception:
-            _log.exception("%s: the acceptance policy failed; deferring the message", self.name)
+            _log.exception("%s: the acceptance policy failed; deferring the message",
+                           self.logContext())
             return None
 
     def handleData(self, tokens):
@@ -565,17 +720,30 @@ class ConcreteMailHandler(MailHandler):
     def _receivedHeader(self):
         protocol = ("ESMTPS" if self.session.tls else "ESMTP") if self.session.esmtp else "SMTP"
         date = email.utils.formatdate(self.scheduler.wallclock(), localtime=True)
-        return ("Received: from %s ([%s])\r\n\tby %s (Kamaelia Grey) with %s;\r\n\t%s\r\n"
-                % (self.remotename, self.peer, self.servername, protocol, date)).encode(
-                    "utf-8", "surrogateescape")
+        name = (self.clientName or UNKNOWN_CLIENT).name
+        return ("Received: from %s (%s [%s])\r\n\tby %s (Kamaelia Grey) with %s;\r\n\t%s\r\n"
+                % (R.printable(self.remotename), R.printable(name), self.peer, self.servername,
+                   protocol, date)).encode("ascii", "replace")
+
+    def _sendContent(self, out):
+        """Generator: pass message content read so far to the real server (emptying ``out``)."""
+        if self.backendUp:
+            yield from self.sendToBackend(bytes(out))
+            yield 1
+        out.clear()
 
     def relayMessage(self):
         """Generator: DATA to the real server, 354 to the client, stream, relay the verdict."""
-        if not (yield from self._ensureBackend()):
-            self.reply(R.BACKEND_UNAVAILABLE)
-            self.mailStatus = "BACKEND UNAVAILABLE"
+        if not (yield from self._syncBackend()):
+            unavailable = self.syncFailure == "BACKEND UNAVAILABLE"
+            self.reply(R.BACKEND_UNAVAILABLE if unavailable else R.BACKEND_FAILED)
+            self.mailStatus = self.syncFailure
             self.session.reset()
             return
+        header = b"" if self.xclientUsed else self._receivedHeader()
+        if not self.xclientUsed and self.clientName is None:
+            yield from self.lookUpClientName()
+            header = self._receivedHeader()
         reply = yield from self.backendCommand("DATA")
         if reply is None:
             self.reply(R.BACKEND_FAILED)
@@ -585,48 +753,33 @@ class ConcreteMailHandler(MailHandler):
         if reply.code != 354:
             self.relayReply(reply)
             self.mailStatus = "REFUSED %d" % reply.code
-            self.session.reset()
+            if self.session.isOpen:
+                self.session.reset()
             return
         self.reply(R.START_DATA)
         self.session.startData()
-        checker = DataChecker(self.max_message_size)
-        pending = bytearray() if self.xclientUsed else bytearray(self._receivedHeader())
-        while True:
-            try:
-                raw = self.bufferedLine(TEXT_LINE_LIMIT)
-                if raw is None:
-                    raw = yield from self.nextRawLine(TEXT_LINE_LIMIT)
-            except LineTooLong as e:
-                checker.lineTooLong(e.length)
-                continue
-            if raw is None:
-                self.dropBackend(politely=False)
-                self.breakConnection = True
-                self.mailStatus = "ABORTED"
-                self.session.close()
-                if self._timedOut:
-                    self.reply(R.TIMEOUT.format(servername=self.servername))
-                return
-            if checker.line(raw):
-                break
-            if not checker.failed and self.backendUp:
-                pending += raw
-                pending += b"\r\n"
-                if len(pending) >= _DATA_CHUNK:
-                    yield from self.sendToBackend(bytes(pending))
-                    pending.clear()
-                    yield 1
-        self.line = ".\r\n"
+        reader = MessageReader(self.max_message_size, self.bare_newline)
+        reader.out += header
+        ended = yield from self.readMessageLines(reader, self._sendContent)
+        if not ended:
+            self.dropBackend(politely=False)
+            self.breakConnection = True
+            self.mailStatus = "TIMEOUT" if self._timedOut else "ABORTED"
+            self.session.close()
+            if self._timedOut:
+                self.reply(R.TIMEOUT.format(servername=self.servername))
+            return
         self.session.endData()
-        failure = checker.failure()
+        self._backendTransaction = False
+        failure = reader.failure()
         if failure is not None:
             self.dropBackend(politely=False)
             self.reply(failure)
             self.mailStatus = "REFUSED %d" % failure.code
             return
-        pending += b".\r\n"
+        reader.out += b".\r\n"
         final = None
-        if (yield from self.sendToBackend(bytes(pending))):
+        if (yield from self.sendToBackend(bytes(reader.out))):
             final = yield from self.getline_fromsmtpserver(self.final_reply_timeout)
         if final is None:
             self.reply(R.BACKEND_FAILED)
@@ -687,6 +840,23 @@ class ConcreteMailHandler(MailHandler):
     def handleDisconnect(self):
         self.dropBackend()
         yield 1
+
+    def sessionCrashed(self, exc):
+        self.dropBackend(politely=False)
+        self.mailStatus = "ERROR"
+        super().sessionCrashed(exc)
+
+    def outcome(self):
+        """The result line's outcome for this transaction or session (see the module docs)."""
+        if self.mailStatus:
+            return self.mailStatus
+        if self._timedOut:
+            return "TIMEOUT"
+        if self.problem:
+            return self.problem
+        if self.session.sender is not None and not self.client_connected:
+            return "ABORTED"
+        return "NO MESSAGE"
 
 
 __kamaelia_components__ = (ConcreteMailHandler,)

@@ -30,9 +30,15 @@ The policy, in the order of Kamaelia Grey 1.x:
 
 1. a client whose address is in ``allowed_senders`` or
    ``allowed_sender_nets`` may send to anyone, without greylisting;
-2. anyone else may only send to recipients in ``allowed_domains`` (and to
-   "postmaster"); other recipients are refused at RCPT with
-   "550 5.7.1 relay not permitted" (1.x deferred the whole message instead);
+2. anyone else may only send to recipients in ``allowed_domains`` (a
+   trailing dot, ``user@example.org.``, is the same domain), and to
+   ``<postmaster>`` with no domain (RFC 5321 §4.5.1; ``postmaster@`` a
+   domain we do not accept mail for is a relay attempt like any other);
+   other recipients are refused at RCPT with "550 5.7.1 relay not
+   permitted" (1.x deferred the whole message instead). So is a recipient
+   whose local part routes the mail onward -- ``<victim%elsewhere@ours>``,
+   ``<elsewhere!victim@ours>``, ``<"victim@elsewhere"@ours>`` -- unless
+   ``allow_untrusted_routing`` is true (Postfix's setting of that name);
 3. for the message to be accepted, every recipient must be whitelisted
    (``whitelisted_triples`` or ``whitelisted_nonstandard_triples``) or have
    passed greylisting. Every recipient that is not whitelisted is checked --
@@ -55,9 +61,15 @@ the message (451 4.3.0): the proxy never fails open.
 e.g. "<a@b>"; addresses compared by value), or ``(HELO name, network,
 recipient)`` in ``whitelisted_nonstandard_triples``.
 
-``logResult()`` writes the 1.x result line to the result log::
+``logResult()`` writes the 1.x result line to the result log, one per
+transaction attempted (and one for a session that attempted none)::
 
-    20261123231500.123 | client.helo | 192.0.2.1 | <a@b> | <c@d>, <e@f> | ACCEPTED |
+    20261123231500.123 | client.helo | 192.0.2.1 | <a@b> | <c@d>, <e@f> | ACCEPTED | 3FA2000017
+
+The fields: time (UTC), HELO name, client address, sender, recipients (the
+accepted ones, else those refused), outcome (``ConcreteMailHandler.outcome``)
+and the session id, which the debug log's lines carry too. A field not
+known yet is "-"; the null sender is "<>".
 """
 
 import datetime
@@ -68,6 +80,7 @@ from Kamaelia.Apps.Grey.GreylistService import GreylistService, GreylistUnavaila
 from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
 from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA
 from Kamaelia.Apps.Grey.Networks import AddressSet, NetworkList, addressInNetwork, sameAddress
+from Kamaelia.Apps.Grey.SMTPProtocol import hasRoute
 
 _log = logging.getLogger(__name__)
 
@@ -83,6 +96,7 @@ class GreyListingPolicy(ConcreteMailHandler):
     greylist_db = "greylist.sqlite"
     greylist_profile = KAMAELIA
     greylist_key = "kamaelia"
+    allow_untrusted_routing = False
 
     _parsedLists = {}
 
@@ -93,7 +107,7 @@ class GreyListingPolicy(ConcreteMailHandler):
         parsed = self._parsedLists.get(key)
         if parsed is None:
             parsed = (AddressSet(self.allowed_senders), NetworkList(self.allowed_sender_nets),
-                      frozenset(key[2]))
+                      frozenset(d.rstrip(".") for d in key[2]))
             GreyListingPolicy._parsedLists[key] = parsed
         return parsed
 
@@ -110,15 +124,23 @@ class GreyListingPolicy(ConcreteMailHandler):
     @staticmethod
     def _domainOf(recipient):
         address = recipient.strip("<>")
-        return address.rpartition("@")[2].lower() if "@" in address else ""
+        return address.rpartition("@")[2].lower().rstrip(".") if "@" in address else ""
 
-    @staticmethod
-    def _isPostmaster(recipient):
-        address = recipient.strip("<>").lower()
-        return address == "postmaster" or address.startswith("postmaster@")
+    def _isPostmaster(self, recipient):
+        """True for ``<postmaster>`` and postmaster at one of our domains (any case)."""
+        address = recipient.strip("<>")
+        local, at, _ = address.rpartition("@")
+        if not at:
+            return address.lower() == "postmaster"
+        return local.lower() == "postmaster" and self._domainOf(recipient) in self._lists()[2]
 
     def _forUs(self, recipient):
-        return self._isPostmaster(recipient) or self._domainOf(recipient) in self._lists()[2]
+        address = recipient.strip("<>")
+        if address.lower() == "postmaster":
+            return True
+        if "@" not in address or self._domainOf(recipient) not in self._lists()[2]:
+            return False
+        return self.allow_untrusted_routing or not hasRoute(address)
 
     def sentToADomainWeForwardFor(self):
         """True if every recipient is in ``allowed_domains`` (or is postmaster)."""
@@ -183,11 +205,13 @@ class GreyListingPolicy(ConcreteMailHandler):
             raise
 
     def logResult(self):
-        """Write the result line (1.x format) to the result log."""
+        """Write the result line (1.x format, see the module docs) to the result log."""
         now = datetime.datetime.fromtimestamp(self.scheduler.wallclock(), datetime.timezone.utc)
         stamp = now.strftime("%Y%m%d%H%M%S") + ".%03d" % (now.microsecond // 1000)
-        self.noteToLog(" | ".join([stamp, str(self.remotename), str(self.peer), str(self.sender),
-                                   ", ".join(self.recipients), self.mailStatus, ""]))
+        recipients = self.recipients or getattr(self, "refusedRecipients", [])
+        fields = [stamp, self.remotename or "-", str(self.peer), self.sender or "-",
+                  ", ".join(recipients) or "-", self.outcome(), self.sessionId]
+        self.noteToLog(" | ".join(field.replace("|", "?") for field in fields))
 
 
 __kamaelia_components__ = (GreyListingPolicy,)

@@ -27,6 +27,15 @@ closed.
 When ``max_sessions`` conversations are already open, a new client is
 answered "421 4.7.0 ... Too many connections" and disconnected.
 
+The listening socket has SO_REUSEADDR set (as 1.x's server did), so a
+restart can listen on the port again at once even while connections of the
+previous run linger in TIME_WAIT.
+
+A session whose handler raises is logged with its session id and client
+address and the traceback; that client gets "421 4.3.0 ... Internal error"
+(the handler's ``crashNotice()``) and is disconnected; every other session
+and the listener carry on.
+
 ``drain(grace)`` (thread-safe through ``scheduler.callSoonThreadsafe``)
 asks every open session to finish: a session with no transaction open says
 "421 4.3.2 ... shutting down" and closes at once; one whose transaction has
@@ -45,6 +54,7 @@ As ``ServerCore``: ``shutdownMicroprocess`` on "control" stops it at once;
 """
 
 import logging
+import socket
 
 from Axon.Component import component
 from Axon.Ipc import producerFinished
@@ -84,6 +94,7 @@ class GreylistServer(ServerCore):
     """The greylister's server. See the module documentation."""
 
     TCPS = SMTPTCPServer
+    socketOptions = (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     max_sessions = 1000
     whenDrained = None
 
@@ -104,6 +115,20 @@ class GreylistServer(ServerCore):
                          sock_info.get("peer"), len(self.connectedSockets))
             return Refuser(servername=servername)
         return super().mkProtocolHandler(**sock_info)
+
+    def handlerCrashed(self, handler, csa, exc):
+        """A session failed: log it, write its result line, 421 4.3.0 to its client, close it."""
+        context = handler.logContext() if hasattr(handler, "logContext") else \
+            "client %s port %s" % self.peerOf(handler)
+        _log.error("%s: internal error; the session is closed with 421 4.3.0", context,
+                   exc_info=(type(exc), exc, exc.__traceback__))
+        if hasattr(handler, "sessionCrashed"):
+            try:
+                handler.sessionCrashed(exc)
+            except Exception:
+                _log.exception("%s: error while closing the failed session", context)
+        notice = handler.crashNotice() if hasattr(handler, "crashNotice") else b""
+        self.closeConnection(csa, notice)
 
     def drain(self, grace=60):
         """Stop accepting; let sessions finish; then stop (see the module docs)."""

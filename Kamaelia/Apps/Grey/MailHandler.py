@@ -30,9 +30,13 @@ Example Usage
 
 How does it work?
 -----------------
-Input is framed into lines by ``Kamaelia.Support.LineBuffer`` on CRLF only,
-never on TCP chunks, so pipelined commands and commands split across packets
-or dripped one byte at a time give the same replies. A command line longer
+Input is framed into lines by ``Kamaelia.Support.LineBuffer``, never on TCP
+chunks, so pipelined commands and commands split across packets or dripped
+one byte at a time give the same replies. ``bare_newline`` chooses the
+framing (``SMTPProtocol.framingTerminator``): ``"normalize"`` (the default)
+splits on LF, so a line a broken client ends with a bare LF is taken as if
+ended by CRLF; ``"reject"`` splits on CRLF only. Either way the end of a
+message is only CRLF "." CRLF (``SMTPProtocol.MessageReader``). A command line longer
 than 512 octets (RFC 5321) is answered "500 5.5.2 Line too long" and the
 conversation carries on at the next line. ``getline()`` is a generator that
 waits for the next line and leaves it in ``self.line`` as text ending in
@@ -48,12 +52,20 @@ real SMTP server this way) before the next command is read. After
 ``maxErrors`` error replies the client gets a 421 and is disconnected.
 
 ``netPrint(*lines)`` sends each line followed by CRLF (``str`` is encoded as
-UTF-8 by the socket adapter) and copies it to the debug log.
+UTF-8 by the socket adapter) and copies it to the debug log. Replies built
+from the catalogue never echo raw client bytes (``SMTPReplies.printable``).
+
+Each conversation has a ``sessionId`` (unique in the process, e.g.
+``"3FA2000017"``); ``logContext()`` ("session 3FA2000017 client
+192.0.2.1") starts every warning about it, and every debug-log line carries
+the session id and the client's address, so concurrent sessions can be told
+apart.
 
 The DATA phase: if a ``handleData`` hook calls ``acceptMail()`` and returns,
-``main`` sends 354, reads the message to the line that is exactly ".", keeps
-it (``self.messageData``, bytes with dot-stuffing removed) while checking size
-(``max_message_size``), line length and bare CR/LF, and calls
+``main`` sends 354, reads the message to its end (``readMessageLines``,
+the one loop that reads message content, which ``ConcreteMailHandler`` uses
+too), keeps it (``self.messageData``, bytes with dot-stuffing removed) while
+checking size (``max_message_size``), line length and bare CR/LF, and calls
 ``messageReceived()``, whose default answers "250 OK id-deferred" as
 Kamaelia Grey 1.x did. ``ConcreteMailHandler`` overrides ``handleData`` to
 stream the message to the real server instead.
@@ -87,23 +99,39 @@ Termination
 After QUIT (221), a timeout or shutdown (421), too many errors (421), or the
 client disconnecting: ``producerFinished`` is sent on "signal", the
 ``handleDisconnect()`` generator runs and ``logResult()`` is called.
+
+If a hook raises, the server running the session (``ServerCore``, which is
+its crash handler) calls ``sessionCrashed(exc)`` and sends the client
+``crashNotice()`` -- "421 4.3.0 ... Internal error" -- before closing that
+connection only.
 """
 
+import itertools
 import logging
+import os
 import time
 import types
 
 from Axon.Component import component
 from Axon.Ipc import WaitComplete, producerFinished, shutdownMicroprocess
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.SMTPProtocol import (COMMAND_LINE_LIMIT, TEXT_LINE_LIMIT, DataChecker,
-                                             decode, encode, parseCommand)
+from Kamaelia.Apps.Grey.SMTPProtocol import (COMMAND_LINE_LIMIT, NORMALIZE, TEXT_LINE_LIMIT,
+                                             MessageReader, commandLine, decode, encode,
+                                             framingTerminator, parseCommand)
 from Kamaelia.IPC import socketShutdown
 from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 
 _log = logging.getLogger(__name__)
 resultLog = logging.getLogger("Kamaelia.Apps.Grey.result")
 debugLog = logging.getLogger("Kamaelia.Apps.Grey.debug")
+
+_sessionPrefix = os.urandom(2).hex().upper()
+_sessionNumbers = itertools.count(1)
+
+
+def nextSessionId():
+    """A session id unique within this process (a random prefix and a counter)."""
+    return "%s%06X" % (_sessionPrefix, next(_sessionNumbers))
 
 
 class MailHandler(component):
@@ -123,6 +151,7 @@ class MailHandler(component):
     maxErrors = 20
     inboxLogLength = 100
     inboxSize = 32
+    bare_newline = NORMALIZE
 
     COMMANDS = {"HELO": "handleHelo", "EHLO": "handleEhlo", "MAIL": "handleMail",
                 "RCPT": "handleRcpt", "DATA": "handleData", "QUIT": "handleQuit",
@@ -132,9 +161,10 @@ class MailHandler(component):
     def __init__(self, **argd):
         super().__init__(**argd)
         self.setInboxSize("inbox", self.inboxSize)
+        self.sessionId = nextSessionId()
         self.inbox_log = []
         self.line = None
-        self.buffer = LineBuffer(b"\r\n", COMMAND_LINE_LIMIT)
+        self.buffer = LineBuffer(framingTerminator(self.bare_newline), COMMAND_LINE_LIMIT)
         self.client_connected = True
         self.breakConnection = False
         self.gettingdata = False
@@ -277,7 +307,7 @@ class MailHandler(component):
             if self._timedOut:
                 self.reply(R.TIMEOUT.format(servername=self.servernameForReplies()))
             return
-        self.line = decode(raw) + "\r\n"
+        self.line = decode(commandLine(raw, self.bare_newline)) + "\r\n"
         self.inbox_log.append(self.line)
         if len(self.inbox_log) > self.inboxLogLength:
             del self.inbox_log[0]
@@ -332,8 +362,24 @@ class MailHandler(component):
         resultLog.info(line)
 
     def noteToDebugLog(self, line):
-        """Write ``line`` to the debug log (``debuglogfile``)."""
-        debugLog.debug(line)
+        """Write ``line`` to the debug log (``debuglogfile``), tagged with the session and client."""
+        if debugLog.isEnabledFor(logging.DEBUG):
+            debugLog.debug("%s %s %s", self.sessionId, getattr(self, "peer", "-"), line)
+
+    def logContext(self):
+        """How log lines name this conversation: "session <id> client <address>"."""
+        return "session %s client %s" % (self.sessionId, getattr(self, "peer", "unknown"))
+
+    def crashNotice(self):
+        """What the client is told (bytes) if this session fails: 421 4.3.0, then the connection closes."""
+        reply = R.INTERNAL_ERROR_CLOSING.format(servername=self.servernameForReplies())
+        return encode("\r\n".join(reply.toLines()) + "\r\n")
+
+    def sessionCrashed(self, exc):
+        """Hook: a hook raised ``exc`` and the session is over. Default: write the result line."""
+        if not self.resultLogged:
+            self.resultLogged = True
+            self.logResult()
 
     # -- dispatch ------------------------------------------------------------------
 
@@ -367,31 +413,47 @@ class MailHandler(component):
         line = self.line or ""
         return line == ".\r\n" or line.endswith("\r\n.\r\n")
 
-    def receiveMessage(self):
-        """Generator: 354, then read the message up to "." into ``messageData``."""
-        self.reply(R.START_DATA)
-        checker = DataChecker(self.max_message_size)
-        parts = []
+    def readMessageLines(self, reader, chunk=None):
+        """Generator: feed the message's lines to ``reader`` (a ``MessageReader``) until its end.
+
+        Returns True at the end of the data, False if the client went away or
+        timed out first. With ``chunk`` (a generator function taking the
+        content read so far, ``reader.out``), it is called whenever that
+        reaches ``CHUNK_SIZE`` bytes, so content can be passed on while the
+        rest is read; it should empty ``reader.out``.
+        """
+        limit = self.CHUNK_SIZE
         while True:
             try:
                 raw = self.bufferedLine(TEXT_LINE_LIMIT)
                 if raw is None:
                     raw = yield from self.nextRawLine(TEXT_LINE_LIMIT)
             except LineTooLong as e:
-                checker.lineTooLong(e.length)
+                reader.lineTooLong(e.length)
                 continue
             if raw is None:
-                self.breakConnection = True
-                return None
-            if checker.line(raw):
-                break
-            if not checker.failed:
-                parts.append(raw[1:] if raw.startswith(b".") else raw)
-        self.line = ".\r\n"
-        failure = checker.failure()
+                return False
+            if reader.line(raw):
+                self.line = ".\r\n"
+                return True
+            if chunk is not None and len(reader.out) >= limit:
+                yield from chunk(reader.out)
+
+    CHUNK_SIZE = 16384
+
+    def receiveMessage(self):
+        """Generator: 354, then read the message up to its end into ``messageData``."""
+        self.reply(R.START_DATA)
+        reader = MessageReader(self.max_message_size, self.bare_newline)
+        if not (yield from self.readMessageLines(reader)):
+            self.breakConnection = True
+            return None
+        failure = reader.failure()
         if failure is not None:
             return failure
-        self.messageData = b"\r\n".join(parts) + (b"\r\n" if parts else b"")
+        lines = bytes(reader.out).split(b"\r\n")[:-1]
+        self.messageData = b"".join((line[1:] if line.startswith(b".") else line) + b"\r\n"
+                                    for line in lines)
         return None
 
     def messageReceived(self):

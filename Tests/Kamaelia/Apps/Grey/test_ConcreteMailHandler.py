@@ -30,7 +30,7 @@ def test_same_replies_and_same_relay_whatever_the_chunking(proxy, chunk):
     assert codes(text) == [250, 250, 250, 250, 354, 250, 221]
     assert h.script.messages[0].endswith(
         b"Subject: test\r\n\r\n..leading dot stays stuffed\r\n8-bit: \xc3\xa9\xff\r\n")
-    assert h.script.messages[0].startswith(b"Received: from client.example ([192.0.2.10])")
+    assert h.script.messages[0].startswith(b"Received: from client.example (unknown [192.0.2.10])")
     assert [c.split(" ")[0] for c in h.script.commands] == [
         "EHLO", "MAIL", "RCPT", "RCPT", "DATA", "QUIT"]
     assert h.finished
@@ -111,18 +111,40 @@ def test_backend_hanging_up_mid_message_gives_451_and_nothing_is_acknowledged(pr
     assert codes(text)[-1] == 451
 
 
-def test_message_boundaries_only_on_crlf_dot_crlf(proxy):
-    """Bare-LF smuggling: the message is refused whole and nothing reaches the backend."""
-    for smuggled in (b"hi\n.\nMAIL FROM:<evil@x.y>\r\n",
-                     b"hi\r\n.\nRCPT TO:<victim@else.where>\r\n",
-                     b"hi\n.\r\nDATA\r\n"):
-        h = proxy.start()
-        text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\nDATA\r\n"
-                          + smuggled + b".\r\nNOOP\r\n")
-        assert "554 5.6.0" in text
-        assert codes(text)[-1] == 250
-        assert h.script.messages == []
-        assert all("evil" not in c and "victim" not in c for c in h.script.commands)
+SMUGGLED = (b"hi\n.\nMAIL FROM:<evil@x.y>\r\n",
+            b"hi\r\n.\nRCPT TO:<victim@else.where>\r\n",
+            b"hi\n.\r\nDATA\r\n",
+            b"hi\r.\rMAIL FROM:<evil@x.y>\r\n",
+            b"hi\r\n.\rRCPT TO:<victim@else.where>\r\n")
+
+
+@pytest.mark.parametrize("smuggled", SMUGGLED)
+def test_bare_newline_reject_refuses_the_message_whole(proxy, smuggled):
+    """bare_newline = reject: a bare LF/CR anywhere refuses the message (554); nothing relayed."""
+    h = proxy.start(bare_newline="reject")
+    text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\nDATA\r\n"
+                      + smuggled + b".\r\nNOOP\r\n")
+    assert "554 5.6.0" in text
+    assert codes(text)[-1] == 250
+    assert h.script.messages == []
+    assert all("evil" not in c and "victim" not in c for c in h.script.commands)
+
+
+@pytest.mark.parametrize("smuggled", SMUGGLED)
+def test_bare_newline_normalize_relays_one_message_with_the_fake_end_stuffed(proxy, smuggled):
+    """bare_newline = normalize: one message, CRLF lines only, the false "." relayed as ".."."""
+    h = proxy.start()
+    text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\nDATA\r\n"
+                      + smuggled + b".\r\nNOOP\r\n")
+    assert codes(text) == [250, 250, 250, 354, 250, 250]
+    assert len(h.script.messages) == 1
+    body = h.script.messages[0].split(b"\r\n\r\n", 1)[0]
+    assert b"\r\n..\r\n" in h.script.messages[0]
+    assert b"\n" not in h.script.messages[0].replace(b"\r\n", b""), "a bare LF was relayed"
+    assert b"\r" not in h.script.messages[0].replace(b"\r\n", b""), "a bare CR was relayed"
+    assert body.startswith(b"Received: ")
+    assert all("evil" not in c and "victim" not in c for c in h.script.commands)
+    assert [c.split(" ")[0] for c in h.script.commands].count("MAIL") == 1
 
 
 def test_a_second_transaction_after_the_dot_is_checked_like_any_other(proxy):

@@ -172,6 +172,7 @@ def test_result_line_has_the_1x_format(proxy, grey, caplog):
     assert len(fields[0]) == 18 and fields[0][14] == "."
     assert fields[1:6] == ["c.example", "198.51.100.7", "<alice@sender.example>",
                            "<bob@example.org>", "DEFERRED"]
+    assert fields[6] == h.component.sessionId and len(fields) == 7
 
 
 def test_the_real_service_answers_from_its_thread(proxy, tmp_path):

@@ -104,9 +104,13 @@ class RecordingHandler(object):
         self.messages = []          # (mail_from, [rcpt], original_content bytes)
         self.refusedAtData = []     # the same, for messages refused at end of data
         self.refuseRecipients = {}  # address -> reply
+        self.refuseSenders = {}     # address -> reply
         self.dataReply = None       # reply to give at end of data instead of 250
         self.delays = {}            # "MAIL"/"RCPT"/"DATA" -> seconds before answering
         self.offerXclient = False   # advertise Postfix's XCLIENT in the EHLO reply
+        self.xclientAttributes = "NAME ADDR PORT PROTO HELO"
+        self.xclientReply = "220 backend.test ESMTP after XCLIENT"
+        self.greetings = []         # (verb, name) of every EHLO/HELO received
         self.connections = 0
         self.disconnects = 0
         self.commands = []
@@ -118,15 +122,24 @@ class RecordingHandler(object):
             await asyncio.sleep(delay)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        self.connections += 1
+        if not session.host_name:
+            self.connections += 1
+        self.greetings.append(("EHLO", hostname))
         session.host_name = hostname
         if self.offerXclient:
-            responses.insert(-1, "250-XCLIENT NAME ADDR PORT PROTO HELO")
+            responses.insert(-1, "250-XCLIENT " + self.xclientAttributes)
         return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        self.greetings.append(("HELO", hostname))
+        session.host_name = hostname
+        return "250 backend.test"
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.commands.append(("MAIL", address, tuple(mail_options)))
         await self._slow("MAIL")
+        if address in self.refuseSenders:
+            return self.refuseSenders[address]
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
@@ -159,7 +172,7 @@ class XclientSMTP(SMTP):
 
     async def smtp_XCLIENT(self, arg):
         self.event_handler.xclients.append(arg)
-        await self.push("220 backend.test ESMTP after XCLIENT")
+        await self.push(self.event_handler.xclientReply)
 
     def _timeout_cb(self):
         self.transport.write(b"421 4.4.2 backend.test Error: timeout exceeded\r\n")
@@ -344,7 +357,8 @@ class Greylister(object):
 
 
 def baseSettings(directory, backendPort):
-    """Settings every test starts from: loopback, short greylist windows, files in tmp."""
+    """Settings every test starts from: loopback, short greylist windows, files in tmp, and no
+    client name lookups (tests of those point dns_servers at the dnsServer fixture)."""
     return {
         "port": 0,
         "listen_address": "127.0.0.1",
@@ -361,6 +375,7 @@ def baseSettings(directory, backendPort):
         "greylist_debuglog": os.path.join(directory, "greylist-debug.log"),
         "maildir": os.path.join(directory, "Maildir"),
         "import_dbm_dir": "",
+        "client_name_lookup": False,
         "inactivity_timeout": 30,
         "connect_timeout": 5,
         "backend_timeout": 10,

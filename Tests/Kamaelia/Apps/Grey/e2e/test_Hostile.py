@@ -79,10 +79,11 @@ def test_transaction_smuggled_after_the_dot_by_a_trusted_client_is_a_separate_me
 ], ids=["LF.LF", "CRLF.LF", "LF.CRLF", "CR.CR", "LF.LF-crlf-lines"])
 def test_bare_newline_dot_does_not_end_the_message_and_nothing_is_delivered(grey, backend, e2e,
                                                                               separator, lineEnd):
-    """Bare LF/CR variants of the terminator are message content, not an end of data: the only
-    reply comes after the real CRLF.CRLF, and it is 554 (bare newline); nothing is delivered,
-    even though the policy accepts this client."""
-    g = grey(backend, allowed_senders=["127.0.0.1"])
+    """With bare_newline = reject, bare LF/CR variants of the terminator are message content,
+    not an end of data: the only reply comes after the real CRLF.CRLF, and it is 554 (bare
+    newline); nothing is delivered, even though the policy accepts this client. (The default,
+    normalize, is in test_Safety.py.)"""
+    g = grey(backend, allowed_senders=["127.0.0.1"], bare_newline="reject")
     with g.connect() as c:
         c.banner()
         c.expect("EHLO client.test", 250)
