@@ -325,3 +325,38 @@ def test_listening_socket_is_refused_when_the_address_is_not_local(tmp_path, e2e
     result = runProgram(["--config", str(config)], e2e, cwd=str(tmp_path))
     assert result.returncode == 2
     assert "cannot start" in result.stderr and "Traceback" not in result.stderr
+
+
+CRASHING_RUN = '''
+import sys
+from Axon.Component import component
+from Kamaelia.Apps.Grey import Application
+
+class BrokenService(component):
+    """Stands for a component outside the sessions (listener, store) that fails."""
+    def main(self):
+        yield 1
+        raise RuntimeError("the store service broke")
+
+start = Application.GreylistApplication.start
+
+def startThenBreak(self):
+    port = start(self)
+    BrokenService().activate()
+    return port
+
+Application.GreylistApplication.start = startThenBreak
+sys.exit(Application.main(["--config", sys.argv[1]]))
+'''
+
+
+def test_a_failure_outside_the_sessions_ends_the_program_with_a_clear_line_and_status_1(
+        grey, backend, e2e, tmp_path):
+    g = grey(backend, start=False)
+    result = subprocess.run([sys.executable, "-c", CRASHING_RUN, g.configPath],
+                            capture_output=True, text=True, timeout=30, cwd=str(tmp_path),
+                            env=e2e.childEnvironment(), stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result
+    critical = [line for line in result.stderr.splitlines() if " CRITICAL " in line]
+    assert len(critical) == 1, result.stderr
+    assert "the store service broke" in critical[0] and "BrokenService" in critical[0]
