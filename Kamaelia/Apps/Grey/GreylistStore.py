@@ -212,7 +212,8 @@ class GreylistStore:
         imported: dict[tuple, list] = {}
         for name, column in (("attempters.dbm", 0), ("greylisted.dbm", 1)):
             for key, when in _readDbm(os.path.join(directory, name)):
-                triplet = tripletKey(*key, mode=self.keyMode)
+                ip, sender, recipient = key
+                triplet = tripletKey(ip, sender, recipient, mode=self.keyMode)
                 times = imported.setdefault(triplet, [None, None])
                 old = times[column]
                 if old is None:
@@ -272,8 +273,8 @@ def _text(value) -> str:
     raise ValueError("field is %s, not a string" % type(value).__name__)
 
 
-def _parseKey(raw: bytes) -> tuple:
-    text = raw.decode("utf-8", "surrogateescape")
+def _parseKey(raw: bytes | str) -> tuple:
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
     value = ast.literal_eval(text)
     if isinstance(value, bytes):
         value = ast.literal_eval(value.decode("utf-8", "surrogateescape"))

@@ -594,7 +594,7 @@ def allowedParameters(extensions: Iterable[str], verb: str) -> FrozenSet[str]:
     (e.g. ``["PIPELINING", "SIZE 10240000", "8BITMIME"]``)."""
     mailOnly = {"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID"}
     rcptOnly = {"NOTIFY", "ORCPT"}
-    names = set()
+    names: set = set()
     for extension in extensions:
         keyword = extension.split()[0].upper() if extension.strip() else ""
         names |= EXTENSION_PARAMETERS.get(keyword, frozenset())
