@@ -1,0 +1,628 @@
+"""Hostile-input fuzz of the running greylister: whole SMTP sessions drawn by hypothesis.
+
+Each fuzz test starts the real ``kamaelia-grey`` program once (``grey``
+fixture, relaying to the recording aiosmtpd ``backend``) and runs a
+hypothesis loop inside the test body, one SMTP session per example, so
+examples do not pay for a restart. A session is a list of command lines
+(every verb, any case, arguments from hostile alphabets: non-UTF-8, NUL,
+bare CR and LF, over-long, postmaster variants, routing tricks, address
+literals) and DATA blocks (bodies with false ends of data and embedded
+transactions), sent in random chunks without waiting for replies, then
+"CRLF . CRLF QUIT". Outside clients connect from 127.0.0.2; allowed
+clients from 127.0.0.1, which is in ``allowed_senders``.
+
+Example Usage
+-------------
+::
+
+    python3 -m pytest -q -p no:warnings Tests/Kamaelia/Apps/Grey/e2e/test_Fuzz.py
+    KAMAELIA_FUZZ_EXAMPLES=2000 python3 -m pytest -q Tests/Kamaelia/Apps/Grey/e2e/test_Fuzz.py
+
+How does it work?
+-----------------
+After every example the test checks:
+
+1. the program is still running, and a fresh connection gets 220 and NOOP 250;
+2. every reply line the client received is "ddd" then " " or "-" and
+   printable ASCII, a multi-line reply keeps one code, no line is left
+   unterminated, and the server closed the session after QUIT;
+3. from outside clients the backend records no RCPT outside example.org
+   (bare ``postmaster`` aside), none whose local part routes onward
+   (``%``, ``!``, a quoted ``@``), and no message unless every recipient is
+   our postmaster (which is never greylisted);
+4. for allowed clients, the backend got exactly as many messages as the
+   client got end-of-data acceptances, and no marker the client put into a
+   message arrives twice; the smuggling tests check that a body carrying a
+   false end of data and a second transaction arrives as one message (in
+   both ``bare_newline`` modes), byte for byte when it has no bare newline;
+5. nothing new on the program's stderr is a traceback (and the ``grey``
+   fixture fails the test at teardown if there is one anywhere).
+
+If an example leaves the program dead, the next example starts it again, so
+hypothesis can shrink the failure to a minimal session.
+
+Configuration
+-------------
+``KAMAELIA_FUZZ_EXAMPLES`` (default 40) is the number of examples per fuzz
+test. The example database is off (nothing is written to the repository).
+With ``CI`` set the run is derandomized and failures are not shrunk, so a
+failing CI run stays within its time; elsewhere shrinking may take up to
+hypothesis's own five minutes, which the tests' timeout allows for.
+"""
+
+import itertools
+import os
+import re
+import selectors
+import socket
+import time
+
+import pytest
+from hypothesis import HealthCheck, Phase, event, example, given, settings
+from hypothesis import strategies as st
+
+from Kamaelia.Apps.Grey import SMTPReplies as R
+
+OUTSIDE = "127.0.0.2"
+ALLOWED = "127.0.0.1"
+OUR_DOMAIN = "example.org"
+EXAMPLES = int(os.environ.get("KAMAELIA_FUZZ_EXAMPLES", "40"))
+IN_CI = bool(os.environ.get("CI"))
+SESSION_DEADLINE = 15.0
+FUZZ_TIMEOUT = 600      # pytest-timeout for a fuzz test: generation plus shrinking
+TRAILER = b"\r\n.\r\nQUIT\r\n"
+MARK = b"@@MARK@@"      # replaced by a unique marker when a session is sent
+REPLY_LINE = re.compile(rb"[2-5][0-9][0-9]([ -].*)?", re.DOTALL)
+ACCEPTED_AT_END_OF_DATA = b"Message accepted"      # the backend's text, relayed by the proxy
+
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, database=None, derandomize=IN_CI,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate) if IN_CI else tuple(Phase),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.large_base_example, HealthCheck.filter_too_much],
+    print_blob=False)
+
+
+# -- hostile alphabets -----------------------------------------------------------------------
+
+def anyCase(word):
+    """``word`` (str) as bytes with each letter's case drawn independently."""
+    return st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
+        lambda flips: "".join(c.upper() if f else c.lower() for c, f in zip(word, flips)).encode())
+
+
+FRAGMENTS = [b"\xff", b"\xc3(", b"\x00", b"\r", b"\n", b"\r\n", b" ", b"\t", b"<", b">", b"@",
+             b"%", b"!", b'"', b".", b":", b"\\", b",", b"\x7f", b"\x1b[31m", "\u00e9".encode(),
+             "\u202e".encode(), b"\xed\xa0\x80", b"="]
+LONG = st.sampled_from([511, 513, 999, 1001, 1500]).map(lambda n: b"x" * n)
+hostileBytes = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.binary(max_size=12),
+                                  st.text(max_size=6).map(str.encode)),
+                        max_size=6).map(b"".join)
+hostile = st.one_of(hostileBytes, LONG)
+
+localParts = st.one_of(
+    st.sampled_from([b"user", b"victim", b"u.ser", b"a+b"]),
+    anyCase("postmaster"),
+    st.sampled_from([b"victim%evil.example", b"evil.example!victim", b'"victim@evil.example"',
+                     b"victim%evil.example%other.example", b'"victim%evil.example"',
+                     b"postmaster%evil.example", b'"postmaster"', b'"a b"', b"@evil.example:victim",
+                     b"victim@evil.example", b"victim\\@evil.example"]),
+    hostile)
+domains = st.one_of(
+    anyCase(OUR_DOMAIN),
+    st.sampled_from([b"example.org.", b"EXAMPLE.ORG.", b"other.example", b"[192.0.2.99]",
+                     b"[127.0.0.1]", b"[IPv6:2001:db8::1]", b"example.org.evil.example",
+                     b"sub.example.org", b"example.org..", b"example.org@evil.example",
+                     b"example.org%evil.example", b"", b"example.org>"]),
+    hostile)
+
+
+ATTACKS = ["postmaster@other.example", "postmaster@[192.0.2.99]", "postmaster@[127.0.0.1]",
+           "postmaster@example.org.evil.example", "postmaster@sub.example.org",
+           "postmaster@[IPv6:2001:db8::1]", "postmaster@example.org", "postmaster",
+           "victim%evil.example@example.org", '"victim@evil.example"@example.org',
+           "evil.example!victim@example.org", "victim@evil.example", "user@example.org.",
+           '"postmaster@evil.example"@example.org', "postmaster%evil.example@example.org",
+           "@evil.example:victim@example.org", "victim@example.org@evil.example"]
+attacks = st.sampled_from(ATTACKS).flatmap(anyCase).map(lambda a: b"<" + a + b">")
+
+
+@st.composite
+def addresses(draw):
+    """A path as a client might write it: mostly <local@domain>, also odd forms."""
+    local, domain = draw(localParts), draw(domains)
+    form = draw(st.sampled_from(["angle"] * 6 + ["bare-local", "null", "unbracketed", "route",
+                                                 "suffix", "raw"]))
+    if form == "angle":
+        return b"<" + local + b"@" + domain + b">"
+    if form == "bare-local":
+        return b"<" + local + b">"
+    if form == "null":
+        return b"<>"
+    if form == "unbracketed":
+        return local + b"@" + domain
+    if form == "route":
+        return b"<@evil.example,@" + domain + b":" + local + b"@" + domain + b">"
+    if form == "suffix":
+        return b"<" + local + b"@" + domain + b">" + draw(hostile)
+    return draw(hostile)
+
+
+parameters = st.lists(st.one_of(
+    st.sampled_from([b"SIZE=100", b"SIZE=99999999999", b"SIZE=", b"BODY=8BITMIME", b"BODY=\xff",
+                     b"SMTPUTF8", b"NOTIFY=NEVER", b"RET=HDRS", b"AUTH=<>", b"=", b"X-\x00=1"]),
+    hostile), max_size=3)
+VERBS = ["HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "VRFY", "EXPN", "HELP", "QUIT",
+         "STARTTLS", "BDAT", "AUTH", "XCLIENT", "TURN"]
+lineEnds = st.sampled_from([b"\r\n"] * 8 + [b"\n", b"\r", b"\r\r\n", b"\n\r", b""])
+
+
+@st.composite
+def commandLines(draw):
+    """One command line: a verb (any case, or junk) with a hostile argument and line end."""
+    verb = draw(st.one_of(st.sampled_from(VERBS).flatmap(anyCase), hostile))
+    upper = verb.upper()
+    if upper in (b"MAIL", b"RCPT"):
+        keyword = draw(st.one_of(anyCase("FROM:" if upper == b"MAIL" else "TO:"), hostile))
+        space = draw(st.sampled_from([b"", b"", b" ", b"\t"]))
+        argument = b" " + keyword + space + draw(addresses())
+        params = draw(parameters)
+        if params:
+            argument += b" " + b" ".join(params)
+    elif upper in (b"HELO", b"EHLO"):
+        argument = b" " + draw(st.one_of(st.sampled_from([b"client.test", b"[127.0.0.1]"]),
+                                         hostile))
+    else:
+        argument = draw(st.one_of(st.just(b""), hostile.map(lambda a: b" " + a)))
+    return verb + argument + draw(lineEnds)
+
+
+def smuggledTransaction(lineEnd):
+    return lineEnd.join([b"MAIL FROM:<evil@example.net>", b"RCPT TO:<victim@evil.example>",
+                         b"DATA", b"Subject: smuggled " + MARK, b"", b"evil"])
+
+
+FALSE_ENDS = [b"\n.\n", b"\r\n.\r", b"\n.\r\n", b"\r\n.\n", b"\r.\r", b"\r.\r\n", b"\n.\r",
+              b"\r\n .\r\n", b"\r\n.\x00\r\n", b"\r\n..\r\n"]
+bodyPieces = st.one_of(
+    st.sampled_from([b"hello\r\n", b".\r\n", b"..\r\n", b".x\r\n", b"\r\n", b"\x00\r\n",
+                     b"\xff\xfe 8-bit\r\n", b"From: x\r\n"] + FALSE_ENDS),
+    st.sampled_from(FALSE_ENDS).flatmap(lambda sep: st.sampled_from([b"\r\n", b"\n", b"\r"]).map(
+        lambda end: sep + smuggledTransaction(end) + sep)),
+    LONG.map(lambda line: line + b"\r\n"),
+    hostile)
+dataEnds = st.sampled_from([b"\r\n.\r\n"] * 4 + FALSE_ENDS[:5] + [b".\r\n", b""])
+
+
+@st.composite
+def dataBlocks(draw):
+    """DATA, then a body with false ends and embedded transactions, then an end (maybe false)."""
+    body = b"Subject: " + MARK + b"\r\n\r\n" + b"".join(draw(st.lists(bodyPieces, max_size=6)))
+    return draw(anyCase("DATA")) + b"\r\n" + body + draw(dataEnds)
+
+
+@st.composite
+def transactions(draw):
+    """A mostly well-formed transaction, so sessions get past MAIL and RCPT often."""
+    lines = []
+    if draw(st.booleans()):
+        lines.append(draw(st.sampled_from([b"EHLO", b"HELO", b"ehlo"])) + b" client.test\r\n")
+    lines.append(b"MAIL FROM:" + draw(st.one_of(st.just(b"<sender@example.net>"), addresses()))
+                 + b"\r\n")
+    for recipient in draw(st.lists(st.one_of(attacks, addresses()), min_size=1, max_size=3)):
+        lines.append(b"RCPT TO:" + recipient + b"\r\n")
+    return b"".join(lines) + draw(dataBlocks())
+
+
+@st.composite
+def sessions(draw):
+    """(payload, chunk lengths): a whole session and how it is cut into writes."""
+    items = draw(st.lists(st.one_of(commandLines(), transactions(), dataBlocks()),
+                          min_size=1, max_size=8))
+    greeting = draw(st.sampled_from([b"EHLO client.test\r\n", b"HELO client.test\r\n", b""]))
+    payload = greeting + b"".join(items) + TRAILER
+    return payload, draw(chunkings(len(payload)))
+
+
+def chunkings(length):
+    """Write sizes: the whole payload at once, random cuts, or small drips (short payloads)."""
+    cuts = st.lists(st.integers(1, max(1, length - 1)), max_size=12).map(
+        lambda points: sizesFromCuts(sorted(set(points)), length))
+    choices = [st.just([length]), cuts]
+    if length <= 4096:
+        choices.append(st.integers(1, 7).map(lambda step: [step] * (length // step)
+                                             + ([length % step] if length % step else [])))
+    return st.one_of(*choices)
+
+
+def sizesFromCuts(points, length):
+    edges = [0] + points + [length]
+    return [b - a for a, b in zip(edges, edges[1:]) if b > a]
+
+
+HUGE_RCPT = (b"EHLO client.test\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<" + b"r" * (3 << 20)
+             + b"@example.org>\r\n" + TRAILER)
+HUGE_DATA = (b"EHLO client.test\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n"
+             + b"Subject: " + MARK + b"\r\n\r\n" + b"y" * (3 << 20) + b"\r\n" + TRAILER)
+
+
+# -- one session over a real socket -----------------------------------------------------------
+
+class Markers(object):
+    """Hands out markers unique within the test run."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.counter = itertools.count(1)
+
+    def fill(self, payload):
+        """``payload`` with each MARK replaced by a fresh marker; returns (bytes, markers)."""
+        parts = payload.split(MARK)
+        markers = [b"%s-%d" % (self.prefix, next(self.counter)) for _ in parts[1:]]
+        out = [parts[0]]
+        for marker, part in zip(markers, parts[1:]):
+            out += [marker, part]
+        return b"".join(out), markers
+
+
+class Conversation(object):
+    def __init__(self, received, closed, unsent):
+        self.received = received
+        self.closed = closed
+        self.unsent = unsent
+
+
+def converse(port, source, payload, sizes, deadline=SESSION_DEADLINE):
+    """Write ``payload`` in writes of ``sizes`` (TCP_NODELAY) while reading everything the
+    server sends, until it closes the connection or ``deadline`` passes."""
+    chunks, offset = [], 0
+    for size in sizes:
+        chunks.append(payload[offset:offset + size])
+        offset += size
+    if offset < len(payload):
+        chunks.append(payload[offset:])
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    received, current, closed = bytearray(), b"", False
+    end = time.monotonic() + deadline
+    try:
+        while not closed:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                break
+            wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if current or chunks else 0)
+            selector.modify(sock, wanted)
+            for _, mask in selector.select(remaining):
+                if mask & selectors.EVENT_READ:
+                    try:
+                        data = sock.recv(65536)
+                    except ConnectionResetError:
+                        data = b""
+                    if data:
+                        received += data
+                    else:
+                        closed = True
+                if mask & selectors.EVENT_WRITE and not closed:
+                    if not current:
+                        current = chunks.pop(0)
+                    try:
+                        current = current[sock.send(current):]
+                    except (BrokenPipeError, ConnectionResetError):
+                        closed = True
+    finally:
+        selector.close()
+        sock.close()
+    return Conversation(bytes(received), closed, len(current) + sum(map(len, chunks)))
+
+
+def replyProblems(received):
+    """Invariant 2 on the bytes a client received: a list of problems (empty if none)."""
+    problems = []
+    lines = received.split(b"\r\n")
+    if lines[-1]:
+        problems.append("unterminated reply line %r" % lines[-1][:120])
+    code = None
+    for line in lines[:-1]:
+        if not REPLY_LINE.fullmatch(line):
+            problems.append("not an SMTP reply line: %r" % line[:120])
+        if any(b < 0x20 or b > 0x7e for b in line):
+            problems.append("reply line is not printable ASCII: %r" % line[:120])
+        if code is not None and line[:3] != code:
+            problems.append("code changed inside a multi-line reply at %r" % line[:120])
+        code = line[:3] if line[3:4] == b"-" else None
+    if code is not None:
+        problems.append("multi-line reply never finished")
+    return problems
+
+
+def split(address):
+    """(local part, domain) of an address as the backend recorded it; domain None if bare."""
+    if "@" not in address:
+        return address, None
+    local, _, domain = address.rpartition("@")
+    return local, domain
+
+
+def ourDomain(domain):
+    return domain is not None and domain.lower() in (OUR_DOMAIN, OUR_DOMAIN + ".")
+
+
+def relayProblem(address):
+    """Why the backend must not see RCPT ``address`` from an outside client, or None."""
+    local, domain = split(address)
+    if domain is None:
+        return None if local.lower() == "postmaster" else "a bare local part other than postmaster"
+    if not ourDomain(domain):
+        return "a domain we do not forward for"
+    if any(c in local for c in "%!@"):
+        return "a routed local part"
+    return None
+
+
+def ourPostmaster(address):
+    local, domain = split(address)
+    return local.lower() == "postmaster" and (domain is None or ourDomain(domain))
+
+
+class Fuzzer(object):
+    """One greylister for a whole fuzz test; runs sessions and checks the invariants."""
+
+    def __init__(self, greylister, backend, e2e, source):
+        self.g = greylister
+        self.backend = backend
+        self.e2e = e2e
+        self.source = source
+        self.markers = Markers(b"FUZZ")
+        self.seenMarkers = {}
+        self.restarts = 0
+
+    def ensureRunning(self):
+        """Start the program again if an earlier example killed it (so shrinking works)."""
+        if not self.g.running():
+            self.restarts += 1
+            self.g.start()
+
+    def run(self, payload, sizes):
+        """Send one session; return (conversation, markers, backend commands, new messages)."""
+        self.ensureRunning()
+        handler = self.backend.handler
+        commandsBefore, messagesBefore = len(handler.commands), len(handler.messages)
+        stderrBefore = len(self.g.stderr())
+        payload, markers = self.markers.fill(payload)
+        conversation = converse(self.g.port, self.source, payload, sizes)
+        self.checkAlive(conversation)
+        problems = replyProblems(conversation.received)
+        assert not problems, "invariant 2 (valid replies):\n  " + "\n  ".join(problems[:10])
+        assert conversation.closed, ("invariant 1: the session was not closed within %.0f s of "
+                                     "QUIT; %d bytes unsent; replies %r"
+                                     % (SESSION_DEADLINE, conversation.unsent,
+                                        conversation.received[-300:]))
+        for code in sorted(set(re.findall(rb"^([2-5][0-9][0-9])[ -]", conversation.received, re.M))):
+            event("reply %s" % code.decode())
+        if len(handler.commands) > commandsBefore:
+            event("the backend got MAIL or RCPT")
+        newStderr = self.g.stderr()[stderrBefore:]
+        assert "Traceback" not in newStderr, "invariant 5 (no traceback):\n" + newStderr[-3000:]
+        return (conversation, markers, handler.commands[commandsBefore:],
+                handler.messages[messagesBefore:])
+
+    def checkAlive(self, conversation):
+        """Invariant 1: the process runs; a fresh connection gets 220, NOOP 250."""
+        assert self.g.running(), ("invariant 1: kamaelia-grey exited (status %s) after a session "
+                                  "that received %r\n%s" % (self.g.proc.returncode,
+                                                            conversation.received[-500:],
+                                                            self.g.stderr()[-3000:]))
+        with self.g.connect(source=self.source) as c:
+            c.banner()
+            c.expect("NOOP", 250)
+            c.expect("QUIT", 221)
+
+    def noMarkerTwice(self, messages):
+        """Invariant 4: a marker the client sent once is in at most one backend message."""
+        for sender, recipients, content in messages:
+            for marker in set(re.findall(rb"FUZZ-\d+", content)):
+                assert marker not in self.seenMarkers, (
+                    "invariant 4: marker %r delivered twice:\n%r\n%r"
+                    % (marker, self.seenMarkers[marker][:500], content[:500]))
+                self.seenMarkers[marker] = content
+
+
+@pytest.fixture
+def outsideFuzzer(grey, backend, e2e):
+    g = grey(backend, greylist_min_defer=3600, greylist_too_soon=0)
+    return Fuzzer(g, backend, e2e, OUTSIDE)
+
+
+@pytest.fixture
+def allowedFuzzer(grey, backend, e2e):
+    g = grey(backend, allowed_senders=[ALLOWED], greylist_min_defer=3600, greylist_too_soon=0)
+    return Fuzzer(g, backend, e2e, ALLOWED)
+
+
+# -- the fuzz tests ---------------------------------------------------------------------------
+
+@pytest.mark.timeout(FUZZ_TIMEOUT)
+def test_fuzzed_sessions_from_outside_relay_nothing_the_policy_forbids(outsideFuzzer):
+    """Hostile sessions from 127.0.0.2 (not allowed, greylisted with a 1 h minimum): the server
+    stays up and answers validly (1, 2, 5), the backend sees no RCPT to another domain or with a
+    routed local part, and no message except one to our postmaster alone (3)."""
+    fuzzer = outsideFuzzer
+
+    @FUZZ
+    @given(sessions())
+    @example((HUGE_RCPT, [len(HUGE_RCPT)]))
+    def check(session):
+        conversation, _, commands, messages = fuzzer.run(*session)
+        for command in commands:
+            if command[0] == "RCPT":
+                problem = relayProblem(command[1])
+                assert problem is None, ("invariant 3: RCPT %r from outside reached the backend "
+                                         "(%s)" % (command[1], problem))
+        for sender, recipients, content in messages:
+            assert all(ourPostmaster(r) for r in recipients), (
+                "invariant 3: a message from outside reached the backend: %r -> %r\n%r"
+                % (sender, recipients, content[:300]))
+
+    check()
+
+
+@pytest.mark.timeout(FUZZ_TIMEOUT)
+def test_fuzzed_sessions_from_an_allowed_client_lose_and_duplicate_nothing(allowedFuzzer):
+    """Hostile sessions from 127.0.0.1 (allowed: relayed at once): the server stays up and
+    answers validly (1, 2, 5); the backend holds exactly one message per end-of-data acceptance
+    the client received, and no message marker arrives twice (4)."""
+    fuzzer = allowedFuzzer
+
+    @FUZZ
+    @given(sessions())
+    @example((HUGE_DATA, [len(HUGE_DATA)]))
+    def check(session):
+        conversation, _, _, messages = fuzzer.run(*session)
+        acceptances = conversation.received.count(ACCEPTED_AT_END_OF_DATA)
+        assert acceptances == len(messages), (
+            "invariant 4: the client was told %d message(s) accepted; the backend got %d:\n%r"
+            % (acceptances, len(messages), [m[2][:200] for m in messages]))
+        fuzzer.noMarkerTwice(messages)
+
+    check()
+
+
+# -- smuggling: one body, one message ---------------------------------------------------------
+
+@st.composite
+def smugglingBodies(draw):
+    """(wire body, sizes): a body as sent after DATA's 354, without its final CRLF.CRLF, that
+    holds no CRLF.CRLF itself, and how to cut body + CRLF.CRLF + NOOP into writes."""
+    pieces = draw(st.lists(st.one_of(
+        st.sampled_from(FALSE_ENDS).flatmap(lambda sep: st.sampled_from([b"\r\n", b"\n", b"\r"])
+                                            .map(lambda end: sep + smuggledTransaction(end) + sep)),
+        bodyPieces), min_size=1, max_size=8))
+    body = b"Subject: " + MARK + b"\r\n\r\n" + b"".join(pieces)
+    body = noEndOfData(body)
+    wire = body + b"\r\n.\r\nNOOP\r\n"
+    return body, draw(chunkings(len(wire)))
+
+
+def noEndOfData(body):
+    """``body`` changed (a dot doubled, or an "x" added) so that body + CRLF.CRLF ends there."""
+    while b"\r\n.\r\n" in body:
+        body = body.replace(b"\r\n.\r\n", b"\r\n..\r\n")
+    if (body + b"\r\n.\r\n").find(b"\r\n.\r\n") != len(body):
+        body += b"x"
+    return body
+
+
+def unstuffed(body):
+    """What a receiver makes of ``body`` (CRLF lines only): leading dots undoubled, + CRLF."""
+    lines = body.split(b"\r\n")
+    return b"\r\n".join(line[1:] if line.startswith(b".") else line for line in lines) + b"\r\n"
+
+
+def hasBareNewline(body):
+    return re.search(rb"\r(?!\n)|(?<!\r)\n", body) is not None
+
+
+def longestLine(body, mode):
+    separator = rb"\r\n" if mode == "reject" else rb"\r\n|\n|\r"
+    return max(len(line) for line in re.split(separator, body))
+
+
+@pytest.mark.timeout(FUZZ_TIMEOUT)
+@pytest.mark.parametrize("mode", ["normalize", "reject"])
+def test_fuzzed_bodies_with_false_ends_arrive_as_one_message(grey, backend, e2e, mode):
+    """An allowed client's message whose body holds false ends of data (bare LF/CR dot lines)
+    and whole second transactions, sent in random chunks: exactly one reply to the end of data,
+    then NOOP's 250; accepted means exactly one message with every marker of the body and no
+    second envelope at the backend; refused means nothing delivered. A body without bare
+    newlines and long lines is accepted byte for byte; with bare_newline = reject one with a
+    bare newline is refused 554."""
+    g = grey(backend, allowed_senders=[ALLOWED], bare_newline=mode)
+    fuzzer = Fuzzer(g, backend, e2e, ALLOWED)
+
+    @FUZZ
+    @given(smugglingBodies())
+    def check(drawn):
+        fuzzer.ensureRunning()
+        body, sizes = drawn
+        body, markers = fuzzer.markers.fill(body)
+        handler = backend.handler
+        commandsBefore, messagesBefore = len(handler.commands), len(handler.messages)
+        with g.connect(source=ALLOWED) as c:
+            c.banner()
+            c.expect("EHLO client.test", 250)
+            c.expect("MAIL FROM:<friend@example.net>", 250)
+            c.expect("RCPT TO:<user@example.org>", 250)
+            c.expect("DATA", 354)
+            wire, offset = body + b"\r\n.\r\nNOOP\r\n", 0
+            for size in sizes:
+                c.send(wire[offset:offset + size])
+                offset += size
+            c.send(wire[offset:])
+            final = c.reply()
+            noop = c.reply()
+            assert noop.code == 250, "the NOOP after the end of data got %r" % noop
+            c.expect("QUIT", 221)
+        assert all(re.fullmatch(rb"[2-5][0-9][0-9][ -][\x20-\x7e]*", line) for line in c.replyLines)
+        messages = handler.messages[messagesBefore:]
+        envelopes = [cmd for cmd in handler.commands[commandsBefore:] if cmd[0] == "MAIL"]
+        assert len(envelopes) == 1, "a second envelope reached the backend: %r" % envelopes
+        if final.code == 250:
+            assert len(messages) == 1, "250 at end of data, %d messages at the backend" % len(messages)
+            [(_, recipients, content)] = messages
+            assert recipients == ["user@example.org"]
+            for marker in markers:
+                assert marker in content, "marker %r lost from the message" % marker
+        else:
+            assert messages == [], "refused with %r, yet delivered" % final
+        bare, longest = hasBareNewline(body), longestLine(body, mode)
+        if mode == "reject" and bare and longest <= 998:
+            assert final.code == R.BARE_NEWLINE.code, final
+        if longest <= 998 and not (bare and mode == "reject"):
+            assert final.code == 250, "a deliverable body was refused: %r" % final
+        if final.code == 250 and not bare:
+            assert e2e.withoutReceived(messages[0][2]) == unstuffed(body)
+
+    check()
+
+
+# -- the issue's named cases, deterministic -----------------------------------------------------
+
+def test_a_non_utf8_ehlo_does_not_stop_the_server(grey, backend):
+    """Issue 8 #2: "EHLO \\xff" gets a valid reply, and a second session is still served."""
+    g = grey(backend)
+    with g.connect(source=OUTSIDE) as c:
+        c.banner()
+        reply = c.command(b"EHLO \xff")
+        assert 200 <= reply.code < 600
+        c.expect("QUIT", 221)
+    assert g.running()
+    with g.connect(source=OUTSIDE) as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("NOOP", 250)
+
+
+@pytest.mark.parametrize("recipient", [
+    "postmaster@other.example", "POSTMASTER@[192.0.2.99]", "victim%evil.example@example.org",
+    '"victim@evil.example"@example.org', "evil.example!victim@example.org"])
+def test_relay_attempts_from_outside_get_550_5_7_1_and_never_reach_the_backend(grey, backend,
+                                                                               recipient):
+    """Issue 8 #1 and #4: postmaster at another domain or an address literal, and routing in the
+    local part, from an outside client: 550 5.7.1 at RCPT; the backend sees neither the RCPT
+    nor, after DATA, any message."""
+    g = grey(backend, greylist_min_defer=3600)
+    with g.connect(source=OUTSIDE) as c:
+        c.banner()
+        c.expect("EHLO outside.test", 250)
+        c.expect("MAIL FROM:<spammer@example.net>", 250)
+        reply = c.expect("RCPT TO:<%s>" % recipient, 550)
+        assert reply.lines[-1].startswith("5.7.1"), reply
+        if c.command("DATA").code == 354:
+            c.send(b"Subject: relay\r\n\r\nspam\r\n.\r\n")
+            c.reply()
+        c.expect("QUIT", 221)
+    assert [cmd for cmd in backend.handler.commands if cmd[0] == "RCPT"] == []
+    assert backend.messages == []
