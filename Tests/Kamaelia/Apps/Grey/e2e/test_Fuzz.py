@@ -74,6 +74,7 @@ TRAILER = b"\r\n.\r\nQUIT\r\n"
 MARK = b"@@MARK@@"      # replaced by a unique marker when a session is sent
 REPLY_LINE = re.compile(rb"[2-5][0-9][0-9]([ -].*)?", re.DOTALL)
 ACCEPTED_AT_END_OF_DATA = b"Message accepted"      # the backend's text, relayed by the proxy
+TLS_GO_AHEAD = re.compile(rb"(^|\r\n)" + re.escape(str(R.TLS_READY).encode()) + rb"\r\n")
 
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, database=None, derandomize=IN_CI,
@@ -266,15 +267,19 @@ class Markers(object):
 
 
 class Conversation(object):
-    def __init__(self, received, closed, unsent):
+    def __init__(self, received, closed, unsent, tls=False):
         self.received = received
         self.closed = closed
         self.unsent = unsent
+        self.tls = tls      # the client hung up at the TLS go-ahead
 
 
 def converse(port, source, payload, sizes, deadline=SESSION_DEADLINE):
     """Write ``payload`` in writes of ``sizes`` (TCP_NODELAY) while reading everything the
-    server sends, until it closes the connection or ``deadline`` passes."""
+    server sends, until it closes the connection or ``deadline`` passes.
+
+    This client cannot speak TLS: once the server says it is ready to start TLS, the client
+    stops writing and hangs up, leaving the server whatever plaintext it already sent."""
     chunks, offset = [], 0
     for size in sizes:
         chunks.append(payload[offset:offset + size])
@@ -303,6 +308,8 @@ def converse(port, source, payload, sizes, deadline=SESSION_DEADLINE):
                         data = b""
                     if data:
                         received += data
+                        if TLS_GO_AHEAD.search(received):
+                            return Conversation(bytes(received), True, 0, tls=True)
                     else:
                         closed = True
                 if mask & selectors.EVENT_WRITE and not closed:
@@ -392,8 +399,16 @@ class Fuzzer(object):
         commandsBefore, messagesBefore = len(handler.commands), len(handler.messages)
         stderrBefore = len(self.g.stderr())
         payload, markers = self.markers.fill(payload)
-        conversation = converse(self.g.port, self.source, payload, sizes)
-        self.checkAlive(conversation)
+        with self.g.connect(source=self.source) as bystander:
+            bystander.banner()
+            bystander.expect("EHLO bystander.test", 250)
+            conversation = converse(self.g.port, self.source, payload, sizes)
+            self.checkAlive(conversation)
+            reply = bystander.command("NOOP")
+            assert reply.code == 250, ("invariant 1: a session open alongside the fuzzed one got "
+                                       "%r for NOOP" % reply)
+        if conversation.tls:
+            event("hung up at the TLS go-ahead")
         problems = replyProblems(conversation.received)
         assert not problems, "invariant 2 (valid replies):\n  " + "\n  ".join(problems[:10])
         assert conversation.closed, ("invariant 1: the session was not closed within %.0f s of "
@@ -410,7 +425,8 @@ class Fuzzer(object):
                 handler.messages[messagesBefore:])
 
     def checkAlive(self, conversation):
-        """Invariant 1: the process runs; a fresh connection gets 220, NOOP 250."""
+        """Invariant 1: the process runs; a fresh connection gets 220, NOOP 250 (and, in run(),
+        a session opened before the fuzzed one still answers)."""
         assert self.g.running(), ("invariant 1: kamaelia-grey exited (status %s) after a session "
                                   "that received %r\n%s" % (self.g.proc.returncode,
                                                             conversation.received[-500:],
@@ -430,9 +446,11 @@ class Fuzzer(object):
                 self.seenMarkers[marker] = content
 
 
-@pytest.fixture
-def outsideFuzzer(grey, backend, e2e):
-    g = grey(backend, greylist_min_defer=3600, greylist_too_soon=0)
+@pytest.fixture(params=["plain", "tls"])
+def outsideFuzzer(request, grey, backend, e2e, certificate):
+    """Outside fuzzing, without TLS and with STARTTLS offered (so its error paths are live)."""
+    tls = {"tls_certificate": certificate[0], "tls_key": certificate[1]} if request.param == "tls" else {}
+    g = grey(backend, greylist_min_defer=3600, greylist_too_soon=0, **tls)
     return Fuzzer(g, backend, e2e, OUTSIDE)
 
 
@@ -446,9 +464,10 @@ def allowedFuzzer(grey, backend, e2e):
 
 @pytest.mark.timeout(FUZZ_TIMEOUT)
 def test_fuzzed_sessions_from_outside_relay_nothing_the_policy_forbids(outsideFuzzer):
-    """Hostile sessions from 127.0.0.2 (not allowed, greylisted with a 1 h minimum): the server
-    stays up and answers validly (1, 2, 5), the backend sees no RCPT to another domain or with a
-    routed local part, and no message except one to our postmaster alone (3)."""
+    """Hostile sessions from 127.0.0.2 (not allowed, greylisted with a 1 h minimum), with and
+    without STARTTLS on offer: the server stays up and answers validly (1, 2, 5), the backend
+    sees no RCPT to another domain or with a routed local part, and no message except one to
+    our postmaster alone (3)."""
     fuzzer = outsideFuzzer
 
     @FUZZ
@@ -561,14 +580,19 @@ def test_fuzzed_bodies_with_false_ends_arrive_as_one_message(grey, backend, e2e,
                 c.send(wire[offset:offset + size])
                 offset += size
             c.send(wire[offset:])
-            final = c.reply()
-            noop = c.reply()
-            assert noop.code == 250, "the NOOP after the end of data got %r" % noop
+            replies = [c.reply()]
+            while replies[-1].raw != [str(R.OK).encode()] and len(replies) < 8:
+                replies.append(c.reply())
             c.expect("QUIT", 221)
         assert all(re.fullmatch(rb"[2-5][0-9][0-9][ -][\x20-\x7e]*", line) for line in c.replyLines)
         messages = handler.messages[messagesBefore:]
-        envelopes = [cmd for cmd in handler.commands[commandsBefore:] if cmd[0] == "MAIL"]
+        commands = handler.commands[commandsBefore:]
+        assert len(replies) == 2, (
+            "content after a false end of data was taken as commands: replies %r; the backend "
+            "got %r and messages %r" % (replies, commands, [m[:2] for m in messages]))
+        envelopes = [cmd for cmd in commands if cmd[0] == "MAIL"]
         assert len(envelopes) == 1, "a second envelope reached the backend: %r" % envelopes
+        final = replies[0]
         if final.code == 250:
             assert len(messages) == 1, "250 at end of data, %d messages at the backend" % len(messages)
             [(_, recipients, content)] = messages
@@ -626,3 +650,49 @@ def test_relay_attempts_from_outside_get_550_5_7_1_and_never_reach_the_backend(g
         c.expect("QUIT", 221)
     assert [cmd for cmd in backend.handler.commands if cmd[0] == "RCPT"] == []
     assert backend.messages == []
+
+
+@pytest.mark.parametrize("mode", ["normalize", "reject"])
+def test_a_dot_line_after_an_overlong_line_ended_by_a_bare_lf_does_not_end_the_data(grey, backend,
+                                                                                   mode):
+    """Found by the fuzz: 1000 "x", LF, ".", CRLF, then a whole transaction, then CRLF "." CRLF.
+    The "." follows a bare LF, so it is content: the message gets one reply (554, the line is
+    too long), the NOOP after it 250, and the backend never sees the smuggled envelope."""
+    g = grey(backend, allowed_senders=[ALLOWED], bare_newline=mode)
+    with g.connect(source=ALLOWED) as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("MAIL FROM:<friend@example.net>", 250)
+        c.expect("RCPT TO:<user@example.org>", 250)
+        c.expect("DATA", 354)
+        c.send(b"Subject: t\r\n\r\n" + b"x" * 1000 + b"\n.\r\n"
+               + b"MAIL FROM:<evil@example.net>\r\nRCPT TO:<victim@evil.example>\r\nDATA\r\n"
+               + b"Subject: smuggled\r\n\r\nevil\r\n.\r\nNOOP\r\n")
+        refused = c.reply()
+        assert refused.code == 554, refused
+        after = c.reply()
+        assert after.raw == [str(R.OK).encode()], (
+            "the smuggled MAIL was taken as a command: it got %r" % after)
+        c.expect("QUIT", 221)
+    assert [cmd for cmd in backend.handler.commands if cmd[0] == "MAIL"] == [
+        ("MAIL", "friend@example.net", ())]
+    assert backend.messages == []
+
+
+def test_bare_cr_line_ends_count_as_line_ends_for_the_length_limit(grey, backend, e2e):
+    """Found by the fuzz: with bare_newline = normalize a bare CR ends a content line, so two
+    600-octet lines separated by a bare CR are two lines within the limit, not one of 1201
+    characters: the message is accepted, and relayed with a CRLF where the CR was."""
+    g = grey(backend, allowed_senders=[ALLOWED])
+    with g.connect(source=ALLOWED) as c:
+        c.banner()
+        c.expect("EHLO client.test", 250)
+        c.expect("MAIL FROM:<friend@example.net>", 250)
+        c.expect("RCPT TO:<user@example.org>", 250)
+        c.expect("DATA", 354)
+        c.send(b"Subject: t\r\n\r\n" + b"y" * 600 + b"\r" + b"z" * 600 + b"\r\n.\r\n")
+        reply = c.reply()
+        assert reply.code == 250, reply
+    [(_, _, content)] = backend.waitForMessages(1)
+    assert e2e.withoutReceived(content) == (b"Subject: t\r\n\r\n" + b"y" * 600 + b"\r\n"
+                                            + b"z" * 600 + b"\r\n")
