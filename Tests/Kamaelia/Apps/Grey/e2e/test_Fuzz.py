@@ -126,6 +126,7 @@ ATTACKS = ["postmaster@other.example", "postmaster@[192.0.2.99]", "postmaster@[1
            '"postmaster@evil.example"@example.org', "postmaster%evil.example@example.org",
            "@evil.example:victim@example.org", "victim@example.org@evil.example"]
 attacks = st.sampled_from(ATTACKS).flatmap(anyCase).map(lambda a: b"<" + a + b">")
+ours = anyCase("user@example.org").map(lambda a: b"<" + a + b">")
 
 
 @st.composite
@@ -208,19 +209,27 @@ def transactions(draw):
     lines = []
     if draw(st.booleans()):
         lines.append(draw(st.sampled_from([b"EHLO", b"HELO", b"ehlo"])) + b" client.test\r\n")
-    lines.append(b"MAIL FROM:" + draw(st.one_of(st.just(b"<sender@example.net>"), addresses()))
+    sender = st.one_of(st.just(b"<sender@example.net>"), st.just(b"<>"), addresses())
+    lines.append(b"MAIL FROM:" + draw(st.one_of(sender, st.just(b"<sender@example.net>")))
                  + b"\r\n")
-    for recipient in draw(st.lists(st.one_of(attacks, addresses()), min_size=1, max_size=3)):
+    recipient = st.one_of(attacks, ours, addresses())
+    for recipient in draw(st.lists(recipient, min_size=1, max_size=3)):
         lines.append(b"RCPT TO:" + recipient + b"\r\n")
     return b"".join(lines) + draw(dataBlocks())
+
+
+# STARTTLS with plaintext pipelined after it: the server must drop that plaintext (or, when
+# TLS is on offer, take it as the start of a handshake and fail cleanly).
+tlsStarts = st.tuples(anyCase("STARTTLS"), hostile).map(lambda t: t[0] + b"\r\n" + t[1])
 
 
 @st.composite
 def sessions(draw):
     """(payload, chunk lengths): a whole session and how it is cut into writes."""
-    items = draw(st.lists(st.one_of(commandLines(), transactions(), dataBlocks()),
+    items = draw(st.lists(st.one_of(commandLines(), transactions(), transactions(), dataBlocks(),
+                                    tlsStarts),
                           min_size=1, max_size=8))
-    greeting = draw(st.sampled_from([b"EHLO client.test\r\n", b"HELO client.test\r\n", b""]))
+    greeting = draw(st.sampled_from([b"EHLO client.test\r\n"] * 2 + [b"HELO client.test\r\n", b""]))
     payload = greeting + b"".join(items) + TRAILER
     return payload, draw(chunkings(len(payload)))
 
