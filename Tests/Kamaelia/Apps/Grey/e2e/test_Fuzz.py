@@ -354,6 +354,26 @@ def replyProblems(received):
     return problems
 
 
+XTEXT_WORD = r"[A-Z_]+=(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})*"
+XCLIENT_ARGUMENT = re.compile("%s( %s)*" % (XTEXT_WORD, XTEXT_WORD))
+
+
+def receivedProblem(content):
+    """Why the header the proxy put first in a relayed message is malformed, or None.
+
+    Without XCLIENT the proxy adds "Received: from <HELO name> ..."; the client's HELO name
+    must not be able to end that header early, add another, or carry control characters."""
+    if not content.startswith(b"Received: "):
+        return None
+    end = content.find(b"\r\n")
+    while end != -1 and content[end + 2:end + 3] in (b" ", b"\t"):
+        end = content.find(b"\r\n", end + 2)
+    header = content[:end if end != -1 else len(content)]
+    if re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", header.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")):
+        return "the Received header carries control characters or a bare CR/LF: %r" % header
+    return None
+
+
 def split(address):
     """(local part, domain) of an address as the backend recorded it; domain None if bare."""
     if "@" not in address:
@@ -406,6 +426,7 @@ class Fuzzer(object):
         self.ensureRunning()
         handler = self.backend.handler
         commandsBefore, messagesBefore = len(handler.commands), len(handler.messages)
+        greetingsBefore, xclientsBefore = len(handler.ehloNames), len(handler.xclients)
         stderrBefore = len(self.g.stderr())
         payload, markers = self.markers.fill(payload)
         with self.g.connect(source=self.source) as bystander:
@@ -430,6 +451,16 @@ class Fuzzer(object):
             event("the backend got MAIL or RCPT")
         newStderr = self.g.stderr()[stderrBefore:]
         assert "Traceback" not in newStderr, "invariant 5 (no traceback):\n" + newStderr[-3000:]
+        for name in handler.ehloNames[greetingsBefore:]:
+            assert re.fullmatch(r"[\x21-\x7e\u00a0-\U0010ffff]+", name), (
+                "invariant 3: the backend was greeted with EHLO %r" % name)
+        for argument in handler.xclients[xclientsBefore:]:
+            assert XCLIENT_ARGUMENT.fullmatch(argument), (
+                "invariant 3: the backend got XCLIENT %r (not printable-ASCII xtext words)"
+                % argument)
+        for sender, recipients, content in handler.messages[messagesBefore:]:
+            problem = receivedProblem(content)
+            assert problem is None, "invariant 3: %s:\n%r" % (problem, content[:600])
         return (conversation, markers, handler.commands[commandsBefore:],
                 handler.messages[messagesBefore:])
 
@@ -455,16 +486,32 @@ class Fuzzer(object):
                 self.seenMarkers[marker] = content
 
 
-@pytest.fixture(params=["plain", "tls"])
+def recordGreetings(handler):
+    """Make the backend's handler also keep the name of every EHLO it gets, in ``ehloNames``."""
+    handler.ehloNames = []
+    plain = handler.handle_EHLO
+
+    async def handle_EHLO(server, session, envelope, hostname, responses):
+        handler.ehloNames.append(hostname)
+        return await plain(server, session, envelope, hostname, responses)
+
+    handler.handle_EHLO = handle_EHLO
+
+
+@pytest.fixture(params=["plain", "tls", "xclient"])
 def outsideFuzzer(request, grey, backend, e2e, certificate):
-    """Outside fuzzing, without TLS and with STARTTLS offered (so its error paths are live)."""
+    """Outside fuzzing: plain; with STARTTLS offered (so its error paths are live); and with a
+    backend offering XCLIENT, so the client's HELO name is passed on (XCLIENT HELO=, EHLO)."""
     tls = {"tls_certificate": certificate[0], "tls_key": certificate[1]} if request.param == "tls" else {}
+    backend.handler.offerXclient = request.param == "xclient"
+    recordGreetings(backend.handler)
     g = grey(backend, greylist_min_defer=3600, greylist_too_soon=0, **tls)
     return Fuzzer(g, backend, e2e, OUTSIDE)
 
 
 @pytest.fixture
 def allowedFuzzer(grey, backend, e2e):
+    recordGreetings(backend.handler)
     g = grey(backend, allowed_senders=[ALLOWED], greylist_min_defer=3600, greylist_too_soon=0)
     return Fuzzer(g, backend, e2e, ALLOWED)
 
