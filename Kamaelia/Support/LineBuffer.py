@@ -46,7 +46,9 @@ How does it work?
   once its terminator has been seen. The line has then been consumed: the
   next call carries on with the following line. The exception says how long
   the line was (``length``, terminator included) and holds the part of it
-  that would have fitted (``prefix``), for logging.
+  that would have fitted (``prefix``), for logging, and its last bytes
+  before the terminator (``suffix``, up to two), so a caller framing on
+  ``b"\\n"`` can still tell whether the line ended with CRLF.
 * While an over-long line is still arriving, its bytes are discarded as soon
   as the limit is exceeded (``discarding`` is then True), so the buffer holds
   at most about ``maxLength`` bytes plus whatever was fed since the last call
@@ -79,14 +81,16 @@ class LineTooLong(ValueError):
 
     ``length`` is the line's full length including its terminator;
     ``prefix`` is its first ``maxLength - len(terminator)`` bytes (what
-    would have fitted); ``maxLength`` is the limit it broke.
+    would have fitted); ``suffix`` its last (up to two) bytes before the
+    terminator; ``maxLength`` is the limit it broke.
     """
 
-    def __init__(self, length: int, prefix: bytes, maxLength: int):
+    def __init__(self, length: int, prefix: bytes, maxLength: int, suffix: bytes = b""):
         super().__init__("line of %d bytes exceeds the limit of %d" % (length, maxLength))
         self.length = length
         self.prefix = prefix
         self.maxLength = maxLength
+        self.suffix = suffix
 
 
 class LineBuffer(object):
@@ -102,6 +106,7 @@ class LineBuffer(object):
         self._discarded = 0
         self._discardPrefix = b""
         self._discardLimit = 0
+        self._discardTail = b""
         self.maxLength = maxLength
 
     @property
@@ -161,6 +166,7 @@ class LineBuffer(object):
         self._discarded = 0
         self._discardPrefix = b""
         self._discardLimit = 0
+        self._discardTail = b""
 
     def nextLine(self, maxLength=_UNSET) -> bytes | None:
         """The next complete line without its terminator, or None if there is none yet.
@@ -189,13 +195,15 @@ class LineBuffer(object):
         if self._discarding:
             length = self._discarded + consumed
             prefix, brokenLimit = self._discardPrefix, self._discardLimit
+            suffix = (self._discardTail + bytes(data[max(0, end - 2):end]))[-2:]
             del data[:consumed]
             self._endDiscard()
-            raise LineTooLong(length, prefix, brokenLimit)
+            raise LineTooLong(length, prefix, brokenLimit, suffix)
         if limit is not None and consumed > limit:
             prefix = bytes(data[:limit - tlen])
+            suffix = bytes(data[max(0, end - 2):end])
             del data[:consumed]
-            raise LineTooLong(consumed, prefix, limit)
+            raise LineTooLong(consumed, prefix, limit, suffix)
         line = bytes(data[:end])
         del data[:consumed]
         return line
@@ -235,6 +243,7 @@ class LineBuffer(object):
         keep = len(self._terminator) - 1
         drop = len(data) - keep
         if drop > 0:
+            self._discardTail = (self._discardTail + bytes(data[max(0, drop - 2):drop]))[-2:]
             del data[:drop]
             self._discarded += drop
             self._searchFrom = max(0, self._searchFrom - drop)

@@ -429,7 +429,7 @@ class MailHandler(component):
                 if raw is None:
                     raw = yield from self.nextRawLine(TEXT_LINE_LIMIT)
             except LineTooLong as e:
-                reader.lineTooLong(e.length)
+                reader.lineTooLong(e.length, e.suffix)
                 continue
             if raw is None:
                 return False

@@ -563,15 +563,16 @@ class MessageReader(object):
         self.afterCRLF = crlf
         return False
 
-    def lineTooLong(self, length: int) -> None:
+    def lineTooLong(self, length: int, suffix: bytes = b"\r") -> None:
         """A line over TEXT_LINE_LIMIT was seen (and discarded by the framing).
 
-        The message will be refused, so what follows is never relayed: the
-        line is taken as ended by CRLF, so that a "." CRLF after it ends the
-        data and the client is answered rather than left waiting.
+        ``suffix`` is the line's last bytes before the framing's terminator
+        (``LineTooLong.suffix``): when framing on LF, a CR there means the
+        line ended with CRLF, so a "." CRLF after it ends the data; after a
+        bare LF it does not.
         """
         self.checker.lineTooLong(length)
-        self.afterCRLF = True
+        self.afterCRLF = not self.normalize or suffix.endswith(b"\r")
 
     @property
     def failed(self) -> bool:

@@ -393,3 +393,23 @@ def test_final_line_gives_the_rest_whatever_the_chunking(data, terminator, limit
         else:
             expected.append(rest)
     assert got == expected
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 700, 5000])
+def test_an_over_long_line_reports_its_last_bytes_before_the_terminator(chunk):
+    """suffix lets a caller framing on LF tell a CRLF-ended long line from a bare-LF one."""
+    buffer = LineBuffer(b"\n", 100)
+    data = b"a" * 300 + b"yz\r\n" + b"b" * 300 + b"q\n" + b"ok\n"
+    reports = []
+    for i in range(0, len(data), chunk):
+        buffer.feed(data[i:i + chunk])
+        while True:
+            try:
+                line = buffer.nextLine()
+            except LineTooLong as e:
+                reports.append(e.suffix)
+                continue
+            if line is None:
+                break
+            reports.append(line)
+    assert reports == [b"z\r", b"bq", b"ok"]

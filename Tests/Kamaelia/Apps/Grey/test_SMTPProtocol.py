@@ -10,7 +10,7 @@ from Kamaelia.Apps.Grey.SMTPProtocol import (CONNECTED, DATA, GREETED, MAIL, NOR
                                              allowedParameters, commandLine, decode, encode,
                                              framingTerminator, hasRoute, parseCommand,
                                              parseHeloName, parseMailFrom, parseRcptTo)
-from Kamaelia.Support.LineBuffer import LineBuffer
+from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 from Kamaelia.Apps.Grey.SMTPReplies import Reply, ReplyError, ReplyParser, capabilities
 
 
@@ -397,3 +397,24 @@ def test_command_lines_lose_the_cr_before_the_lf_when_framing_on_lf():
     assert commandLine(b"HELO x\r", NORMALIZE) == b"HELO x"
     assert commandLine(b"HELO x", NORMALIZE) == b"HELO x"
     assert commandLine(b"HELO x\r", REJECT) == b"HELO x\r"
+
+
+@pytest.mark.parametrize("ending,ends", [(b"\r\n", True), (b"\n", False)])
+def test_after_an_over_long_line_only_a_crlf_ended_one_lets_dot_crlf_end_the_data(ending, ends):
+    buffer = LineBuffer(framingTerminator(NORMALIZE), 1000)
+    reader = MessageReader(None, NORMALIZE)
+    buffer.feed(b"x" * 1500 + ending + b".\r\nMORE\r\n")
+    results = []
+    while True:
+        try:
+            line = buffer.nextLine()
+        except LineTooLong as e:
+            reader.lineTooLong(e.length, e.suffix)
+            continue
+        if line is None:
+            break
+        results.append(reader.line(line))
+        if results[-1]:
+            break
+    assert results[0] is ends
+    assert reader.failure() == R.DATA_LINE_TOO_LONG
