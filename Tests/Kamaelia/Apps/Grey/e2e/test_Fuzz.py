@@ -43,7 +43,7 @@ hypothesis can shrink the failure to a minimal session.
 
 Configuration
 -------------
-``KAMAELIA_FUZZ_EXAMPLES`` (default 40) is the number of examples per fuzz
+``KAMAELIA_FUZZ_EXAMPLES`` (default 80) is the number of examples per fuzz
 test. The example database is off (nothing is written to the repository).
 With ``CI`` set the run is derandomized and failures are not shrunk, so a
 failing CI run stays within its time; elsewhere shrinking may take up to
@@ -66,7 +66,7 @@ from Kamaelia.Apps.Grey import SMTPReplies as R
 OUTSIDE = "127.0.0.2"
 ALLOWED = "127.0.0.1"
 OUR_DOMAIN = "example.org"
-EXAMPLES = int(os.environ.get("KAMAELIA_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("KAMAELIA_FUZZ_EXAMPLES", "80"))
 IN_CI = bool(os.environ.get("CI"))
 SESSION_DEADLINE = 15.0
 FUZZ_TIMEOUT = 600      # pytest-timeout for a fuzz test: generation plus shrinking
@@ -212,8 +212,8 @@ def transactions(draw):
     sender = st.one_of(st.just(b"<sender@example.net>"), st.just(b"<>"), addresses())
     lines.append(b"MAIL FROM:" + draw(st.one_of(sender, st.just(b"<sender@example.net>")))
                  + b"\r\n")
-    recipient = st.one_of(attacks, ours, addresses())
-    for recipient in draw(st.lists(recipient, min_size=1, max_size=3)):
+    recipients = st.lists(st.one_of(attacks, ours, addresses()), min_size=1, max_size=3)
+    for recipient in draw(recipients):
         lines.append(b"RCPT TO:" + recipient + b"\r\n")
     return b"".join(lines) + draw(dataBlocks())
 
@@ -247,7 +247,7 @@ def chunkings(length):
 
 def sizesFromCuts(points, length):
     edges = [0] + points + [length]
-    return [b - a for a, b in zip(edges, edges[1:]) if b > a]
+    return [b - a for a, b in itertools.pairwise(edges) if b > a]
 
 
 HUGE_RCPT = (b"EHLO client.test\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<" + b"r" * (3 << 20)
@@ -445,7 +445,7 @@ class Fuzzer(object):
                                      "QUIT; %d bytes unsent; replies %r"
                                      % (SESSION_DEADLINE, conversation.unsent,
                                         conversation.received[-300:]))
-        for code in sorted(set(re.findall(rb"^([2-5][0-9][0-9])[ -]", conversation.received, re.M))):
+        for code in sorted(set(re.findall(rb"^([2-5][0-9][0-9])[ -]", conversation.received, re.MULTILINE))):
             event("reply %s" % code.decode())
         if len(handler.commands) > commandsBefore:
             event("the backend got MAIL or RCPT")
@@ -530,7 +530,7 @@ def test_fuzzed_sessions_from_outside_relay_nothing_the_policy_forbids(outsideFu
     @given(sessions())
     @example((HUGE_RCPT, [len(HUGE_RCPT)]))
     def check(session):
-        conversation, _, commands, messages = fuzzer.run(*session)
+        _, _, commands, messages = fuzzer.run(*session)
         for command in commands:
             if command[0] == "RCPT":
                 problem = relayProblem(command[1])
