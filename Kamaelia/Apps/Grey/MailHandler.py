@@ -115,7 +115,7 @@ import types
 from Axon.Component import component
 from Axon.Ipc import WaitComplete, producerFinished, shutdownMicroprocess
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.SMTPProtocol import (COMMAND_LINE_LIMIT, NORMALIZE, TEXT_LINE_LIMIT,
+from Kamaelia.Apps.Grey.SMTPProtocol import (COMMAND_LINE_LIMIT, NORMALIZE,
                                              MessageReader, commandLine, decode, encode,
                                              framingTerminator, parseCommand)
 from Kamaelia.IPC import socketShutdown
@@ -423,11 +423,12 @@ class MailHandler(component):
         rest is read; it should empty ``reader.out``.
         """
         limit = self.CHUNK_SIZE
+        framing = reader.framingLimit
         while True:
             try:
-                raw = self.bufferedLine(TEXT_LINE_LIMIT)
+                raw = self.bufferedLine(framing)
                 if raw is None:
-                    raw = yield from self.nextRawLine(TEXT_LINE_LIMIT)
+                    raw = yield from self.nextRawLine(framing)
             except LineTooLong as e:
                 reader.lineTooLong(e.length, e.suffix)
                 continue

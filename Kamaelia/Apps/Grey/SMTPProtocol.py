@@ -474,6 +474,8 @@ class DataChecker(object):
         self.size += len(raw) + 2
         if self.maxSize is not None and self.size > self.maxSize:
             self.tooBig = True
+        if len(raw) + 2 > TEXT_LINE_LIMIT:
+            self.longLine = True
         if not self.allowBareNewlines and (b"\n" in raw or b"\r" in raw):
             self.bareNewline = True
         return False
@@ -501,6 +503,7 @@ class DataChecker(object):
 
 
 NORMALIZE, REJECT = "normalize", "reject"
+NORMALIZE_FRAMING_LIMIT = 65536
 BARE_NEWLINE_MODES = (NORMALIZE, REJECT)
 
 
@@ -523,12 +526,18 @@ class MessageReader(object):
     returns True at the end of the data; meanwhile the content to relay
     accumulates in ``out`` (a bytearray the caller may empty at any time).
     ``failure()`` says, at the end, which reply must replace acceptance.
+
+    ``framingLimit`` is the line length to frame with. When normalizing, a
+    framed line may hold several content lines (split at bare CRs), so it
+    is framed with a larger bound (``NORMALIZE_FRAMING_LIMIT``) and the
+    1000-octet limit is applied to each content line.
     """
 
     def __init__(self, maxSize: Optional[int], bareNewline: str = NORMALIZE):
         if bareNewline not in BARE_NEWLINE_MODES:
             raise ValueError("bareNewline must be one of %s" % (BARE_NEWLINE_MODES,))
         self.normalize = bareNewline == NORMALIZE
+        self.framingLimit = NORMALIZE_FRAMING_LIMIT if self.normalize else TEXT_LINE_LIMIT
         self.checker = DataChecker(maxSize, allowBareNewlines=self.normalize)
         self.out = bytearray()
         self.afterCRLF = True

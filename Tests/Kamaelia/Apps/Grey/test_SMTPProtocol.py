@@ -339,8 +339,8 @@ def test_backend_reply_text_is_made_printable():
 
 def readMessage(data, mode, maxSize=None, chunk=None):
     """Frame ``data`` as the handler does and feed a MessageReader; (ended, out, rest)."""
-    buffer = LineBuffer(framingTerminator(mode), 1000)
     reader = MessageReader(maxSize, mode)
+    buffer = LineBuffer(framingTerminator(mode), reader.framingLimit)
     pieces = [data] if chunk is None else [data[i:i + chunk] for i in range(0, len(data), chunk)]
     ended = False
     for piece in pieces:
@@ -401,9 +401,9 @@ def test_command_lines_lose_the_cr_before_the_lf_when_framing_on_lf():
 
 @pytest.mark.parametrize("ending,ends", [(b"\r\n", True), (b"\n", False)])
 def test_after_an_over_long_line_only_a_crlf_ended_one_lets_dot_crlf_end_the_data(ending, ends):
-    buffer = LineBuffer(framingTerminator(NORMALIZE), 1000)
     reader = MessageReader(None, NORMALIZE)
-    buffer.feed(b"x" * 1500 + ending + b".\r\nMORE\r\n")
+    buffer = LineBuffer(framingTerminator(NORMALIZE), reader.framingLimit)
+    buffer.feed(b"x" * 70000 + ending + b".\r\nMORE\r\n")
     results = []
     while True:
         try:
@@ -418,3 +418,11 @@ def test_after_an_over_long_line_only_a_crlf_ended_one_lets_dot_crlf_end_the_dat
             break
     assert results[0] is ends
     assert reader.failure() == R.DATA_LINE_TOO_LONG
+
+
+def test_normalize_applies_the_line_limit_to_each_line_between_bare_crs():
+    ended, out, rest, reader = readMessage(b"y" * 600 + b"\r" + b"z" * 600 + b"\r\n.\r\n", NORMALIZE)
+    assert ended and reader.failure() is None
+    assert out == b"y" * 600 + b"\r\n" + b"z" * 600 + b"\r\n"
+    ended, out, rest, reader = readMessage(b"y" * 999 + b"\r\n.\r\n", NORMALIZE)
+    assert ended and reader.failure() == R.DATA_LINE_TOO_LONG
