@@ -8,7 +8,7 @@ examples do not pay for a restart. A session is a list of command lines
 bare CR and LF, over-long, postmaster variants, routing tricks, address
 literals) and DATA blocks (bodies with false ends of data and embedded
 transactions), sent in random chunks without waiting for replies, then
-"CRLF . CRLF QUIT". Outside clients connect from 127.0.0.2; allowed
+"CRLF . CRLF QUIT"; up to three such sessions run at once. Outside clients connect from 127.0.0.2; allowed
 clients from 127.0.0.1, which is in ``allowed_senders``.
 
 Example Usage
@@ -50,6 +50,7 @@ failing CI run stays within its time; elsewhere shrinking may take up to
 hypothesis's own five minutes, which the tests' timeout allows for.
 """
 
+import concurrent.futures
 import itertools
 import os
 import re
@@ -232,6 +233,10 @@ def sessions(draw):
     greeting = draw(st.sampled_from([b"EHLO client.test\r\n"] * 2 + [b"HELO client.test\r\n", b""]))
     payload = greeting + b"".join(items) + TRAILER
     return payload, draw(chunkings(len(payload)))
+
+
+# One to three sessions at once (threads): one session's trouble must stay its own.
+concurrentSessions = st.lists(sessions(), min_size=1, max_size=3)
 
 
 def chunkings(length):
@@ -421,32 +426,28 @@ class Fuzzer(object):
             self.restarts += 1
             self.g.start()
 
-    def run(self, payload, sizes):
-        """Send one session; return (conversation, markers, backend commands, new messages)."""
+    def run(self, *sessions):
+        """Send the sessions ((payload, sizes) each) at once, one thread each, beside an open
+        bystander session; check invariants 1, 2, 5 and what reached the backend on the
+        client's behalf; return (conversations, backend commands, new backend messages)."""
         self.ensureRunning()
         handler = self.backend.handler
         commandsBefore, messagesBefore = len(handler.commands), len(handler.messages)
         greetingsBefore, xclientsBefore = len(handler.ehloNames), len(handler.xclients)
         stderrBefore = len(self.g.stderr())
-        payload, markers = self.markers.fill(payload)
+        filled = [(self.markers.fill(payload)[0], sizes) for payload, sizes in sessions]
         with self.g.connect(source=self.source) as bystander:
             bystander.banner()
             bystander.expect("EHLO bystander.test", 250)
-            conversation = converse(self.g.port, self.source, payload, sizes)
-            self.checkAlive(conversation)
+            with concurrent.futures.ThreadPoolExecutor(len(filled)) as pool:
+                conversations = list(pool.map(
+                    lambda session: converse(self.g.port, self.source, *session), filled))
+            self.checkAlive(conversations)
             reply = bystander.command("NOOP")
             assert reply.code == 250, ("invariant 1: a session open alongside the fuzzed one got "
                                        "%r for NOOP" % reply)
-        if conversation.tls:
-            event("hung up at the TLS go-ahead")
-        problems = replyProblems(conversation.received)
-        assert not problems, "invariant 2 (valid replies):\n  " + "\n  ".join(problems[:10])
-        assert conversation.closed, ("invariant 1: the session was not closed within %.0f s of "
-                                     "QUIT; %d bytes unsent; replies %r"
-                                     % (SESSION_DEADLINE, conversation.unsent,
-                                        conversation.received[-300:]))
-        for code in sorted(set(re.findall(rb"^([2-5][0-9][0-9])[ -]", conversation.received, re.MULTILINE))):
-            event("reply %s" % code.decode())
+        for conversation in conversations:
+            self.checkConversation(conversation)
         if len(handler.commands) > commandsBefore:
             event("the backend got MAIL or RCPT")
         newStderr = self.g.stderr()[stderrBefore:]
@@ -461,16 +462,31 @@ class Fuzzer(object):
         for sender, recipients, content in handler.messages[messagesBefore:]:
             problem = receivedProblem(content)
             assert problem is None, "invariant 3: %s:\n%r" % (problem, content[:600])
-        return (conversation, markers, handler.commands[commandsBefore:],
-                handler.messages[messagesBefore:])
+        return conversations, handler.commands[commandsBefore:], handler.messages[messagesBefore:]
 
-    def checkAlive(self, conversation):
+    @staticmethod
+    def checkConversation(conversation):
+        """Invariants 1 and 2 for one session: valid replies, closed after QUIT."""
+        if conversation.tls:
+            event("hung up at the TLS go-ahead")
+        problems = replyProblems(conversation.received)
+        assert not problems, "invariant 2 (valid replies):\n  " + "\n  ".join(problems[:10])
+        assert conversation.closed, ("invariant 1: the session was not closed within %.0f s of "
+                                     "QUIT; %d bytes unsent; replies %r"
+                                     % (SESSION_DEADLINE, conversation.unsent,
+                                        conversation.received[-300:]))
+        codes = set(re.findall(rb"^([2-5][0-9][0-9])[ -]", conversation.received, re.MULTILINE))
+        for code in sorted(codes):
+            event("reply %s" % code.decode())
+
+    def checkAlive(self, conversations):
         """Invariant 1: the process runs; a fresh connection gets 220, NOOP 250 (and, in run(),
-        a session opened before the fuzzed one still answers)."""
-        assert self.g.running(), ("invariant 1: kamaelia-grey exited (status %s) after a session "
-                                  "that received %r\n%s" % (self.g.proc.returncode,
-                                                            conversation.received[-500:],
-                                                            self.g.stderr()[-3000:]))
+        a session opened before the fuzzed ones still answers)."""
+        assert self.g.running(), ("invariant 1: kamaelia-grey exited (status %s) after sessions "
+                                  "that received %r\n%s"
+                                  % (self.g.proc.returncode,
+                                     [c.received[-300:] for c in conversations],
+                                     self.g.stderr()[-3000:]))
         with self.g.connect(source=self.source) as c:
             c.banner()
             c.expect("NOOP", 250)
@@ -520,17 +536,17 @@ def allowedFuzzer(grey, backend, e2e):
 
 @pytest.mark.timeout(FUZZ_TIMEOUT)
 def test_fuzzed_sessions_from_outside_relay_nothing_the_policy_forbids(outsideFuzzer):
-    """Hostile sessions from 127.0.0.2 (not allowed, greylisted with a 1 h minimum), with and
-    without STARTTLS on offer: the server stays up and answers validly (1, 2, 5), the backend
+    """Hostile sessions, up to three at once, from 127.0.0.2 (not allowed, greylisted with a 1 h
+    minimum), plain, with STARTTLS on offer and with an XCLIENT backend: the server stays up and answers validly (1, 2, 5), the backend
     sees no RCPT to another domain or with a routed local part, and no message except one to
     our postmaster alone (3)."""
     fuzzer = outsideFuzzer
 
     @FUZZ
-    @given(sessions())
-    @example((HUGE_RCPT, [len(HUGE_RCPT)]))
-    def check(session):
-        _, _, commands, messages = fuzzer.run(*session)
+    @given(concurrentSessions)
+    @example([(HUGE_RCPT, [len(HUGE_RCPT)])])
+    def check(group):
+        _, commands, messages = fuzzer.run(*group)
         for command in commands:
             if command[0] == "RCPT":
                 problem = relayProblem(command[1])
@@ -546,17 +562,17 @@ def test_fuzzed_sessions_from_outside_relay_nothing_the_policy_forbids(outsideFu
 
 @pytest.mark.timeout(FUZZ_TIMEOUT)
 def test_fuzzed_sessions_from_an_allowed_client_lose_and_duplicate_nothing(allowedFuzzer):
-    """Hostile sessions from 127.0.0.1 (allowed: relayed at once): the server stays up and
+    """Hostile sessions, up to three at once, from 127.0.0.1 (allowed: relayed at once): the server stays up and
     answers validly (1, 2, 5); the backend holds exactly one message per end-of-data acceptance
     the client received, and no message marker arrives twice (4)."""
     fuzzer = allowedFuzzer
 
     @FUZZ
-    @given(sessions())
-    @example((HUGE_DATA, [len(HUGE_DATA)]))
-    def check(session):
-        conversation, _, _, messages = fuzzer.run(*session)
-        acceptances = conversation.received.count(ACCEPTED_AT_END_OF_DATA)
+    @given(concurrentSessions)
+    @example([(HUGE_DATA, [len(HUGE_DATA)])])
+    def check(group):
+        conversations, _, messages = fuzzer.run(*group)
+        acceptances = sum(c.received.count(ACCEPTED_AT_END_OF_DATA) for c in conversations)
         assert acceptances == len(messages), (
             "invariant 4: the client was told %d message(s) accepted; the backend got %d:\n%r"
             % (acceptances, len(messages), [m[2][:200] for m in messages]))
