@@ -2,14 +2,14 @@
 
 Each fuzz test starts the real ``kamaelia-grey`` program once (``grey``
 fixture, relaying to the recording aiosmtpd ``backend``) and runs a
-hypothesis loop inside the test body, one SMTP session per example, so
-examples do not pay for a restart. A session is a list of command lines
-(every verb, any case, arguments from hostile alphabets: non-UTF-8, NUL,
-bare CR and LF, over-long, postmaster variants, routing tricks, address
-literals) and DATA blocks (bodies with false ends of data and embedded
-transactions), sent in random chunks without waiting for replies, then
-"CRLF . CRLF QUIT"; up to three such sessions run at once. Outside clients connect from 127.0.0.2; allowed
-clients from 127.0.0.1, which is in ``allowed_senders``.
+hypothesis loop inside the test body, one to three concurrent SMTP
+sessions per example, so examples do not pay for a restart. A session is a
+list of command lines (every verb, any case, arguments from hostile
+alphabets: non-UTF-8, NUL, bare CR and LF, over-long, postmaster variants,
+routing tricks, address literals) and DATA blocks (bodies with false ends
+of data and embedded transactions), sent in random chunks without waiting
+for replies, then "CRLF . CRLF QUIT". Outside clients connect from
+127.0.0.2; allowed clients from 127.0.0.1, which is in ``allowed_senders``.
 
 Example Usage
 -------------
@@ -36,7 +36,9 @@ After every example the test checks:
    false end of data and a second transaction arrives as one message (in
    both ``bare_newline`` modes), byte for byte when it has no bare newline;
 5. nothing new on the program's stderr is a traceback (and the ``grey``
-   fixture fails the test at teardown if there is one anywhere).
+   fixture fails the test at teardown if there is one anywhere);
+6. every result log line has its seven fields, none empty or "None", no
+   control characters, and one of the documented outcomes (issue 8 #10).
 
 If an example leaves the program dead, the next example starts it again, so
 hypothesis can shrink the failure to a minimal session.
@@ -359,6 +361,9 @@ def replyProblems(received):
     return problems
 
 
+RESULT_OUTCOME = re.compile(r"ACCEPTED|DEFERRED|RELAY DENIED|BACKEND UNAVAILABLE|BACKEND FAILED"
+                            r"|(REFUSED|MAIL REFUSED|RCPT REFUSED) [45]\d\d"
+                            r"|TIMEOUT|ABORTED|ERROR|NO MESSAGE")
 XTEXT_WORD = r"[A-Z_]+=(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})*"
 XCLIENT_ARGUMENT = re.compile("%s( %s)*" % (XTEXT_WORD, XTEXT_WORD))
 
@@ -374,7 +379,8 @@ def receivedProblem(content):
     while end != -1 and content[end + 2:end + 3] in (b" ", b"\t"):
         end = content.find(b"\r\n", end + 2)
     header = content[:end if end != -1 else len(content)]
-    if re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", header.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")):
+    unfolded = header.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")
+    if re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", unfolded):
         return "the Received header carries control characters or a bare CR/LF: %r" % header
     return None
 
@@ -419,6 +425,7 @@ class Fuzzer(object):
         self.markers = Markers(b"FUZZ")
         self.seenMarkers = {}
         self.restarts = 0
+        self.resultLinesChecked = 0
 
     def ensureRunning(self):
         """Start the program again if an earlier example killed it (so shrinking works)."""
@@ -462,7 +469,21 @@ class Fuzzer(object):
         for sender, recipients, content in handler.messages[messagesBefore:]:
             problem = receivedProblem(content)
             assert problem is None, "invariant 3: %s:\n%r" % (problem, content[:600])
+        self.checkResultLog()
         return conversations, handler.commands[commandsBefore:], handler.messages[messagesBefore:]
+
+    def checkResultLog(self):
+        """Invariant 6: every result line written so far has its seven fields, none empty or
+        "None", no control characters, and a documented outcome (lines are written by a
+        thread, so one may be checked an example late)."""
+        lines = self.g.resultLines()
+        for line in lines[self.resultLinesChecked:]:
+            fields = line.split(" | ")
+            assert len(fields) == 7, "invariant 6: %d fields in %r" % (len(fields), line)
+            assert all(f and f != "None" for f in fields), "invariant 6: empty field in %r" % line
+            assert not re.search(r"[\x00-\x1f\x7f]", line), "invariant 6: control in %r" % line
+            assert RESULT_OUTCOME.fullmatch(fields[5]), "invariant 6: outcome of %r" % line
+        self.resultLinesChecked = len(lines)
 
     @staticmethod
     def checkConversation(conversation):
@@ -518,7 +539,9 @@ def recordGreetings(handler):
 def outsideFuzzer(request, grey, backend, e2e, certificate):
     """Outside fuzzing: plain; with STARTTLS offered (so its error paths are live); and with a
     backend offering XCLIENT, so the client's HELO name is passed on (XCLIENT HELO=, EHLO)."""
-    tls = {"tls_certificate": certificate[0], "tls_key": certificate[1]} if request.param == "tls" else {}
+    tls = {}
+    if request.param == "tls":
+        tls = {"tls_certificate": certificate[0], "tls_key": certificate[1]}
     backend.handler.offerXclient = request.param == "xclient"
     recordGreetings(backend.handler)
     g = grey(backend, greylist_min_defer=3600, greylist_too_soon=0, **tls)
@@ -537,9 +560,9 @@ def allowedFuzzer(grey, backend, e2e):
 @pytest.mark.timeout(FUZZ_TIMEOUT)
 def test_fuzzed_sessions_from_outside_relay_nothing_the_policy_forbids(outsideFuzzer):
     """Hostile sessions, up to three at once, from 127.0.0.2 (not allowed, greylisted with a 1 h
-    minimum), plain, with STARTTLS on offer and with an XCLIENT backend: the server stays up and answers validly (1, 2, 5), the backend
-    sees no RCPT to another domain or with a routed local part, and no message except one to
-    our postmaster alone (3)."""
+    minimum), plain, with STARTTLS on offer and with an XCLIENT backend: the server stays up
+    and answers validly (1, 2, 5, 6), the backend sees no RCPT to another domain or with a
+    routed local part, and no message except one to our postmaster alone (3)."""
     fuzzer = outsideFuzzer
 
     @FUZZ
@@ -562,9 +585,9 @@ def test_fuzzed_sessions_from_outside_relay_nothing_the_policy_forbids(outsideFu
 
 @pytest.mark.timeout(FUZZ_TIMEOUT)
 def test_fuzzed_sessions_from_an_allowed_client_lose_and_duplicate_nothing(allowedFuzzer):
-    """Hostile sessions, up to three at once, from 127.0.0.1 (allowed: relayed at once): the server stays up and
-    answers validly (1, 2, 5); the backend holds exactly one message per end-of-data acceptance
-    the client received, and no message marker arrives twice (4)."""
+    """Hostile sessions, up to three at once, from 127.0.0.1 (allowed: relayed at once): the
+    server stays up and answers validly (1, 2, 5, 6); the backend holds exactly one message per
+    end-of-data acceptance the client received, and no message marker arrives twice (4)."""
     fuzzer = allowedFuzzer
 
     @FUZZ
@@ -666,7 +689,7 @@ def test_fuzzed_bodies_with_false_ends_arrive_as_one_message(grey, backend, e2e,
         assert len(envelopes) == 1, "a second envelope reached the backend: %r" % envelopes
         final = replies[0]
         if final.code == 250:
-            assert len(messages) == 1, "250 at end of data, %d messages at the backend" % len(messages)
+            assert len(messages) == 1, "250 at end of data, %d messages delivered" % len(messages)
             [(_, recipients, content)] = messages
             assert recipients == ["user@example.org"]
             for marker in markers:
