@@ -67,20 +67,29 @@ from threading import get_ident as _get_ident
 
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Box import _SHARED_NULLSINK as _nullsink
-from Axon.Box import _traced, makeInbox, makeOutbox
+from Axon.Box import _listappend, _listpop, _traced, makeInbox, makeOutbox
 from Axon.Box import postbox as _postbox
-from Axon.Box import _listappend, _listpop
 from Axon.Box import realsink as _realsink
-from Axon.Ipc import (WaitComplete, errorInformation, ipc, newComponent, notify,
-                      producerFinished, reactivate, shutdown, shutdownMicroprocess,
-                      status, wouldblock)
+from Axon.debug import debug
 from Axon.IdentityList import IdentityList as _IdentityList
+from Axon.idGen import numId, strId
+from Axon.Ipc import (
+    WaitComplete,
+    errorInformation,
+    ipc,
+    newComponent,
+    notify,
+    producerFinished,
+    reactivate,
+    shutdown,
+    shutdownMicroprocess,
+    status,
+    wouldblock,
+)
 from Axon.Linkage import linkage
 from Axon.Microprocess import microprocess
 from Axon.Postoffice import postoffice
 from Axon.Scheduler import scheduler
-from Axon.debug import debug
-from Axon.idGen import numId, strId
 from Axon.util import removeAll
 
 TraceAllSends = False
@@ -110,7 +119,8 @@ class component(microprocess):
     Inboxes = {"inbox": "Default inbox for bulk data. Used in a pipeline much like stdin",
                "control": "Secondary inbox often used for signals. The closest analogy is unix signals"}
     Outboxes = {"outbox": "Default data out outbox, used in a pipeline much like stdout",
-                "signal": "The default signal based outbox - kinda like stderr, but more for sending singal type signals"}
+                "signal": ("The default signal based outbox - kinda like stderr, but more for "
+                           "sending singal type signals")}
     Usescomponents = []
 
     children = _LazyAttribute("children", lambda self: _IdentityList())
@@ -245,10 +255,10 @@ class component(microprocess):
         component's scheduler, the delivery is made by that thread at its
         next cycle boundary.
         """
-        scheduler = self.scheduler
-        owner = getattr(scheduler, "_ownerThread", None)
+        running = self.scheduler
+        owner = getattr(running, "_ownerThread", None)
         if owner is not None and owner != _get_ident():
-            scheduler.callSoonThreadsafe(self.inboxes[boxname].append, message)
+            running.callSoonThreadsafe(self.inboxes[boxname].append, message)
         else:
             self.inboxes[boxname].append(message)
 

@@ -34,9 +34,15 @@ The first tracker created becomes the process-wide one returned by
 import threading
 
 from Axon import idGen
-from Axon.AxonExceptions import (AccessToUndeclaredTrackedVariable, BadComponent,
-                                 BadInbox, BadParentTracker, MultipleServiceDeletion,
-                                 NamespaceClash, ServiceAlreadyExists)
+from Axon.AxonExceptions import (
+    AccessToUndeclaredTrackedVariable,
+    BadComponent,
+    BadInbox,
+    BadParentTracker,
+    MultipleServiceDeletion,
+    NamespaceClash,
+    ServiceAlreadyExists,
+)
 from Axon.Base import AxonObject
 
 _lock = threading.RLock()

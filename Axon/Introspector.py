@@ -70,12 +70,12 @@ class Introspector(component):
             nodes[c.id] = c.name
             boxes.extend((c.id, "i", name) for name in c.inboxes)
             boxes.extend((c.id, "o", name) for name in c.outboxes)
-            for l in c.postoffice.linkages:
-                src = (l.source.id, self.srcBoxType[l.passthrough], l.sourcebox)
-                dst = (l.sink.id, self.dstBoxType[l.passthrough], l.sinkbox)
+            for link in c.postoffice.linkages:
+                src = (link.source.id, self.srcBoxType[link.passthrough], link.sourcebox)
+                dst = (link.sink.id, self.dstBoxType[link.passthrough], link.sinkbox)
                 links[(src, dst)] = 1
-                todo.append(l.source)
-                todo.append(l.sink)
+                todo.append(link.source)
+                todo.append(link.sink)
         return nodes, boxes, links
 
     def _changes(self, old, new):

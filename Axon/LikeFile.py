@@ -24,9 +24,14 @@ It imports the names from ``Axon.experimental._pprocess_support``; there is
 no code of its own.
 """
 
-from Axon.experimental._pprocess_support import (addBox, background, componentWrapperInput,
-                                                  componentWrapperOutput, dummyComponent,
-                                                  likefile)
+from Axon.experimental._pprocess_support import (
+                                                  addBox,
+                                                  background,
+                                                  componentWrapperInput,
+                                                  componentWrapperOutput,
+                                                  dummyComponent,
+                                                  likefile,
+)
 
 __all__ = ["likefile", "background", "addBox", "dummyComponent", "componentWrapperInput",
            "componentWrapperOutput"]

@@ -55,10 +55,10 @@ propagates as a crash would.
 
 import logging
 
+from Axon import CoordinatingAssistantTracker as _cat
 from Axon import debug as _debug
 from Axon import idGen
 from Axon.Base import AxonObject
-from Axon import CoordinatingAssistantTracker as _cat
 
 _log = logging.getLogger("Axon.Microprocess")
 _nextId = idGen.nextUniqueId

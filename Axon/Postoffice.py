@@ -122,10 +122,10 @@ class postoffice(AxonObject):
         if isinstance(self.linkages, IdentityList):
             touching = list(self._byComponent.get(id(thecomponent), ()))
         else:
-            touching = [l for l in self.linkages
-                        if l.source is thecomponent or l.sink is thecomponent]
-        for l in touching:
-            self._unlinkOne(l)
+            touching = [link for link in self.linkages
+                        if link.source is thecomponent or link.sink is thecomponent]
+        for link in touching:
+            self._unlinkOne(link)
 
     def unlinkAll(self):
         """Remove every linkage made through this postoffice."""

@@ -90,7 +90,9 @@ _log = logging.getLogger("Axon.Scheduler")
 _get_ident = threading.get_ident
 
 
-from Axon.Microprocess import _ACTIVE, _GOINGTOSLEEP, _SLEEPING
+# Imported here, not at the top: Axon.Microprocess imports this module.
+from Axon.Microprocess import _ACTIVE, _GOINGTOSLEEP, _SLEEPING  # noqa: E402, I001
+
 
 class _RunningScheduler(threading.local):
     """Per thread: the scheduler whose ``main()`` is running there (None if none)."""

@@ -29,11 +29,26 @@ microprocess, and creates the process-wide tracker and default scheduler
 (``Axon.Scheduler.scheduler.run``).
 """
 
-from Axon import (AxonExceptions, Base, Box, CoordinatingAssistantTracker, Ipc,
-                  Linkage, Microprocess, Postoffice, debug, debugConfigDefaults,
-                  debugConfigFile, idGen, util)
-from Axon import Scheduler, Component, AdaptiveCommsComponent
-from Axon import ThreadedComponent, Introspector
+from Axon import (
+    AdaptiveCommsComponent,
+    AxonExceptions,
+    Base,
+    Box,
+    Component,
+    CoordinatingAssistantTracker,
+    Introspector,
+    Ipc,
+    Linkage,
+    Microprocess,
+    Postoffice,
+    Scheduler,
+    ThreadedComponent,
+    debug,
+    debugConfigDefaults,
+    debugConfigFile,
+    idGen,
+    util,
+)
 from Axon.Base import AxonObject, AxonType
 
 __version__ = "2.0.0"

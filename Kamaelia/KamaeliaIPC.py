@@ -19,9 +19,19 @@ messages made through either module pass ``isinstance`` checks written
 against the other.
 """
 
-from Kamaelia.IPC import (newCSA, newExceptional, newReader, newServer, newWriter,
-                          removeExceptional, removeReader, removeWriter, serverShutdown,
-                          shutdownCSA, socketShutdown)
+from Kamaelia.IPC import (
+                          newCSA,
+                          newExceptional,
+                          newReader,
+                          newServer,
+                          newWriter,
+                          removeExceptional,
+                          removeReader,
+                          removeWriter,
+                          serverShutdown,
+                          shutdownCSA,
+                          socketShutdown,
+)
 from Kamaelia.Support.Deprecate import deprecationWarning
 
 __all__ = ["socketShutdown", "serverShutdown", "newCSA", "shutdownCSA", "newServer",

@@ -8,7 +8,6 @@ import threading
 
 import pytest
 
-import Axon
 from Axon.CoordinatingAssistantTracker import coordinatingassistanttracker
 from Axon.Scheduler import scheduler
 

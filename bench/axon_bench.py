@@ -34,12 +34,10 @@ import sys
 import time
 import tracemalloc
 
-import Axon
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Axon.Scheduler import scheduler
 from Kamaelia.Chassis.Pipeline import Pipeline
-
 
 # -- Axon side -------------------------------------------------------------------
 
@@ -272,7 +270,8 @@ def main():
     for stages in (1, 10, 50):
         for batch in (1, 100):
             n = messages if stages < 50 else messages // 5
-            a, b = best(rounds, lambda: axonHops(stages, batch, n), lambda: asyncHops(stages, batch, n))
+            a, b = best(rounds, lambda s=stages, b=batch, n=n: axonHops(s, b, n),
+                        lambda s=stages, b=batch, n=n: asyncHops(s, b, n))
             row("pipeline hops/s, %2d stages, batch %3d" % (stages, batch), a, b, "/s", a / b)
 
     a, b = best(rounds, lambda: axonSpawn(population), lambda: asyncSpawn(population))

@@ -443,7 +443,7 @@ def summary(rows):
     print("| message size | connections | direct (msg/s) | through the proxy (msg/s) | "
           "ratio | target 0.5x | greylister CPU per message | sink CPU per message |")
     print("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
-    for size, connections, count, direct, proxy in rows:
+    for size, connections, _, direct, proxy in rows:
         ratio = proxy["rate"] / direct["rate"]
         print("| %s | %d | %.0f | %.0f | %.2fx | %s | %.0f us | %.0f us |"
               % (("%d KB" % (size // 1000)) if size >= 1000 else "%d B" % size, connections,

@@ -29,8 +29,8 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Kamaelia.Chassis.ConnectedServer import ServerCore
 from Kamaelia.Chassis.Graphline import Graphline
-from Kamaelia.IPC import serverShutdown
 from Kamaelia.Internet.TCPClient import TCPClient
+from Kamaelia.IPC import serverShutdown
 from Kamaelia.Protocol.EchoProtocol import EchoProtocol
 
 LINES = [b"hello\n", b"is anybody there?\n", b"goodbye\n"]

@@ -33,8 +33,8 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Kamaelia.Chassis.ConnectedServer import ServerCore
 from Kamaelia.Chassis.Graphline import Graphline
-from Kamaelia.IPC import serverShutdown
 from Kamaelia.Internet.TCPClient import TCPClient
+from Kamaelia.IPC import serverShutdown
 from Kamaelia.Util.Backplane import Backplane, PublishTo, SubscribeTo
 
 SCRIPT = {  # user: [(seconds after start, line), ...]

@@ -75,6 +75,7 @@ has nothing to do; a child's termination wakes it.
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
+
 class Carousel(component):
     """Carousel(componentFactory[, make1stRequest]) -> runs children made by
     ``componentFactory(message)`` for each message on "next", one at a time.

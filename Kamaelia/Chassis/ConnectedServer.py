@@ -86,8 +86,8 @@ import socket
 from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent
 from Axon.IdentityList import IdentityList
 from Axon.Ipc import producerFinished, shutdownMicroprocess
-from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA, socketShutdown
 from Kamaelia.Internet.TCPServer import TCPServer, serverFor
+from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA, socketShutdown
 
 _log = logging.getLogger(__name__)
 

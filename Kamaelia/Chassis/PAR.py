@@ -62,6 +62,7 @@ linked.
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
+
 class PAR(component):
     """PAR(*components, **argd) -> runs ``components`` in parallel, merging their output.
 

@@ -59,6 +59,7 @@ A pipeline of no components terminates at once.
 from Axon.Component import component
 from Kamaelia.Support.Deprecate import makeClassStub
 
+
 class Pipeline(component):
     """Pipeline(*components, **argd) -> a component wiring ``components`` in a line.
 

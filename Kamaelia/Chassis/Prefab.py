@@ -65,6 +65,7 @@ both have terminated.
 
 from Kamaelia.Chassis.Graphline import Graphline
 
+
 def JoinChooserToCarousel(chooser, carousel):
     """A Graphline joining ``chooser`` to ``carousel`` (see the module documentation)."""
     return Graphline(

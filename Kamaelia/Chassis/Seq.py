@@ -53,6 +53,7 @@ import sys
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 
+
 class Seq(component):
     """Seq(*sequence) -> runs the components of ``sequence`` one after another.
 

@@ -108,8 +108,8 @@ line and ends; ``shutdownMicroprocess`` on "control" stops it early
 (forwarded to "signal").
 """
 
-from Axon.Component import component
 from Axon.AxonExceptions import noSpaceInBox
+from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.Chassis.Carousel import Carousel
 from Kamaelia.Chassis.Graphline import Graphline

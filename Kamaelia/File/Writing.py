@@ -46,7 +46,6 @@ waiting. The file is closed when it ends (``closeDownComponent``).
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-
 _BINARY = (bytes, bytearray, memoryview)
 
 

@@ -75,8 +75,7 @@ import select
 
 from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent
 from Axon.Ipc import shutdown
-from Kamaelia.IPC import (newExceptional, newReader, newWriter, removeExceptional,
-                          removeReader, removeWriter)
+from Kamaelia.IPC import newExceptional, newReader, newWriter, removeExceptional, removeReader, removeWriter
 
 _log = logging.getLogger(__name__)
 

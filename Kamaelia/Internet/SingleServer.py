@@ -55,8 +55,8 @@ import socket
 
 from Axon.Component import component
 from Axon.Ipc import newComponent, producerFinished
-from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA
 from Kamaelia.Internet.TCPServer import TCPServer, serverFor
+from Kamaelia.IPC import newCSA, serverShutdown, shutdownCSA
 
 _log = logging.getLogger(__name__)
 

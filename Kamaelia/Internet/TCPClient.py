@@ -70,8 +70,8 @@ import threading
 
 from Axon.Component import component
 from Axon.Ipc import newComponent, producerFinished, shutdownMicroprocess
-from Kamaelia.IPC import socketShutdown
 from Kamaelia.Internet.ConnectedSocketAdapter import ConnectedSocketAdapter
+from Kamaelia.IPC import socketShutdown
 
 _log = logging.getLogger(__name__)
 

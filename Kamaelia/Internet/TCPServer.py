@@ -70,8 +70,8 @@ import socket
 
 from Axon.Component import component
 from Axon.Ipc import shutdownMicroprocess
-from Kamaelia.IPC import newCSA, shutdownCSA, socketShutdown
 from Kamaelia.Internet.ConnectedSocketAdapter import ConnectedSocketAdapter
+from Kamaelia.IPC import newCSA, shutdownCSA, socketShutdown
 
 _log = logging.getLogger(__name__)
 

@@ -68,8 +68,8 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.Chassis.ConnectedServer import MoreComplexServer
 from Kamaelia.Chassis.Graphline import Graphline
-from Kamaelia.IPC import shutdownCSA
 from Kamaelia.Internet.ConnectedSocketAdapter import ConnectedSocketAdapter
+from Kamaelia.IPC import shutdownCSA
 from Kamaelia.Protocol.EchoProtocol import EchoProtocol
 
 _log = logging.getLogger(__name__)

@@ -82,7 +82,6 @@ from Kamaelia.Support.Deprecate import makeClassStub
 from Kamaelia.Util.PassThrough import PassThrough
 from Kamaelia.Util.Splitter import Plug, PlugSplitter
 
-
 _log = logging.getLogger(__name__)
 
 

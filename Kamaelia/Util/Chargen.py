@@ -33,8 +33,8 @@ or ``shutdownMicroprocess`` on "control", which it forwards to "signal";
 otherwise it runs for ever.
 """
 
-from Axon.Component import component
 from Axon.AxonExceptions import noSpaceInBox
+from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
 

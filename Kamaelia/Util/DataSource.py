@@ -33,8 +33,8 @@ After the last item it sends ``producerFinished(self)`` on "signal" and
 ends. It does not read its "control" inbox.
 """
 
-from Axon.Component import component
 from Axon.AxonExceptions import noSpaceInBox
+from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Kamaelia.Util.PureTransformer import PureTransformer
 

@@ -106,7 +106,6 @@ import math
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-
 DEFAULT_CHUNKRATE = 10
 
 # Timers fire exactly when due, but float arithmetic may put "now" a hair

@@ -90,7 +90,6 @@ from Axon.AxonExceptions import noSpaceInBox
 from Axon.Component import component
 from Axon.Ipc import ipc, producerFinished, shutdownMicroprocess
 
-
 _log = logging.getLogger(__name__)
 
 

@@ -5,9 +5,15 @@ import threading
 
 import pytest
 
-from Axon.AxonExceptions import (AccessToUndeclaredTrackedVariable, BadComponent, BadInbox,
-                                 BadParentTracker, MultipleServiceDeletion, NamespaceClash,
-                                 ServiceAlreadyExists)
+from Axon.AxonExceptions import (
+    AccessToUndeclaredTrackedVariable,
+    BadComponent,
+    BadInbox,
+    BadParentTracker,
+    MultipleServiceDeletion,
+    NamespaceClash,
+    ServiceAlreadyExists,
+)
 from Axon.Component import component
 from Axon.CoordinatingAssistantTracker import coordinatingassistanttracker as CAT
 from Axon.Microprocess import microprocess

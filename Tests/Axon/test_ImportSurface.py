@@ -150,8 +150,8 @@ def test_Axon_exceptions_are_all_direct_subclasses_of_AxonException():
 def test_stale_module_paths_give_the_same_objects():
     from Axon.Axon import AxonObject
     from Axon.Base import AxonObject as BaseAxonObject
-    from Axon.LikeFile import likefile
     from Axon.experimental._pprocess_support import likefile as realLikefile
+    from Axon.LikeFile import likefile
     assert AxonObject is BaseAxonObject
     assert likefile is realLikefile
 

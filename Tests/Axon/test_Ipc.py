@@ -3,9 +3,19 @@
 import pytest
 
 from Axon import Ipc
-from Axon.Ipc import (WaitComplete, errorInformation, ipc, newComponent, notify,
-                      producerFinished, reactivate, shutdown, shutdownMicroprocess, status,
-                      wouldblock)
+from Axon.Ipc import (
+    WaitComplete,
+    errorInformation,
+    ipc,
+    newComponent,
+    notify,
+    producerFinished,
+    reactivate,
+    shutdown,
+    shutdownMicroprocess,
+    status,
+    wouldblock,
+)
 
 ALL = [WaitComplete, reactivate, newComponent, shutdownMicroprocess, notify, shutdown, status,
        wouldblock, producerFinished, errorInformation]

@@ -17,8 +17,12 @@ from Axon.AxonExceptions import noSpaceInBox
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Axon.Postoffice import postoffice
-from Axon.ThreadedComponent import (DefaultQueueSize, UnHandledException,
-                                    threadedadaptivecommscomponent, threadedcomponent)
+from Axon.ThreadedComponent import (
+    DefaultQueueSize,
+    UnHandledException,
+    threadedadaptivecommscomponent,
+    threadedcomponent,
+)
 
 DEADLINE = 5.0
 

@@ -13,9 +13,14 @@ import pytest
 import Axon.background
 from Axon.Component import component
 from Axon.experimental import _pprocess_support
-from Axon.experimental._pprocess_support import (addBox, background, componentWrapperInput,
-                                                  componentWrapperOutput, dummyComponent,
-                                                  likefile)
+from Axon.experimental._pprocess_support import (
+    addBox,
+    background,
+    componentWrapperInput,
+    componentWrapperOutput,
+    dummyComponent,
+    likefile,
+)
 from Axon.Ipc import producerFinished, shutdown, shutdownMicroprocess
 
 DEADLINE = 5.0

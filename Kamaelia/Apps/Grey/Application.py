@@ -82,8 +82,8 @@ from Kamaelia.Apps.Grey.MaildirServer import MaildirServer
 from Kamaelia.Apps.Grey.PeriodicWakeup import PeriodicWakeup
 from Kamaelia.Apps.Grey.WakeableIntrospector import WakeableIntrospector
 from Kamaelia.Chassis.Pipeline import Pipeline
-from Kamaelia.Util.PureTransformer import PureTransformer
 from Kamaelia.IPC import serverShutdown
+from Kamaelia.Util.PureTransformer import PureTransformer
 
 _log = logging.getLogger("Kamaelia.Apps.Grey")
 _debugLog = logging.getLogger("Kamaelia.Apps.Grey.debug")

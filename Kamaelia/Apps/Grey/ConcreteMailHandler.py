@@ -132,9 +132,16 @@ from Kamaelia.Apps.Grey import SMTPReplies as R
 from Kamaelia.Apps.Grey.ClientName import UNKNOWN_CLIENT
 from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.MailHandler import MailHandler
-from Kamaelia.Apps.Grey.SMTPProtocol import (MessageReader, SMTPError, SMTPSession,
-                                             allowedParameters, encode, parseHeloName,
-                                             parseMailFrom, parseRcptTo)
+from Kamaelia.Apps.Grey.SMTPProtocol import (
+    MessageReader,
+    SMTPError,
+    SMTPSession,
+    allowedParameters,
+    encode,
+    parseHeloName,
+    parseMailFrom,
+    parseRcptTo,
+)
 from Kamaelia.Apps.Grey.SMTPReplies import ReplyError, ReplyParser, capabilities
 from Kamaelia.Internet.ConnectedSocketAdapter import TLSRequest
 from Kamaelia.Internet.TCPClient import TCPClient

@@ -41,8 +41,9 @@ asks every open session to finish: a session with no transaction open says
 "421 4.3.2 ... shutting down" and closes at once; one whose transaction has
 begun (MAIL accepted, whether or not DATA has started) may finish it, and
 gets the 421 in place of its next reply after that (so a message the client
-is sending still reaches the real server, and it need not retry). A client connecting during the drain is answered "421 4.3.2
-... shutting down" and disconnected (the listening socket stays open until
+is sending still reaches the real server, and it need not retry). A client
+connecting during the drain is answered "421 4.3.2 ... shutting down" and
+disconnected (the listening socket stays open until
 the end, because the ``TCPServer`` is what reports closed connections). Once
 every session has closed, or after ``grace`` seconds, the server stops
 (closing whatever is left) and calls ``whenDrained`` if set.
@@ -60,9 +61,9 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Kamaelia.Apps.Grey import SMTPReplies as R
 from Kamaelia.Chassis.ConnectedServer import ServerCore
-from Kamaelia.IPC import serverShutdown
 from Kamaelia.Internet.ConnectedSocketAdapter import ConnectedSocketAdapter
 from Kamaelia.Internet.TCPServer import TCPServer
+from Kamaelia.IPC import serverShutdown
 
 _log = logging.getLogger(__name__)
 

@@ -82,7 +82,14 @@ import threading
 from typing import NamedTuple, Optional
 
 from Kamaelia.Apps.Grey.GreylistVerdict import (
-    KAMAELIA, KEY_MODES, Record, TimingProfile, Verdict, decide, tripletKey)
+    KAMAELIA,
+    KEY_MODES,
+    Record,
+    TimingProfile,
+    Verdict,
+    decide,
+    tripletKey,
+)
 
 __all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION"]
 

@@ -115,9 +115,16 @@ import types
 from Axon.Component import component
 from Axon.Ipc import WaitComplete, producerFinished, shutdownMicroprocess
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.SMTPProtocol import (COMMAND_LINE_LIMIT, NORMALIZE,
-                                             MessageReader, commandLine, decode, encode,
-                                             framingTerminator, parseCommand)
+from Kamaelia.Apps.Grey.SMTPProtocol import (
+    COMMAND_LINE_LIMIT,
+    NORMALIZE,
+    MessageReader,
+    commandLine,
+    decode,
+    encode,
+    framingTerminator,
+    parseCommand,
+)
 from Kamaelia.IPC import socketShutdown
 from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 

@@ -45,9 +45,15 @@ import socket
 from Axon.Ipc import producerFinished
 from Kamaelia.Apps.Grey import SMTPReplies as R
 from Kamaelia.Apps.Grey.MailHandler import MailHandler
-from Kamaelia.Apps.Grey.SMTPProtocol import (SMTPError, SMTPSession, allowedParameters, encode,
-                                             parseHeloName, parseMailFrom,
-                                             parseRcptTo)
+from Kamaelia.Apps.Grey.SMTPProtocol import (
+    SMTPError,
+    SMTPSession,
+    allowedParameters,
+    encode,
+    parseHeloName,
+    parseMailFrom,
+    parseRcptTo,
+)
 from Kamaelia.Chassis.ConnectedServer import ServerCore
 from Kamaelia.Util.ThreadedWorker import ThreadedWorker
 

@@ -133,7 +133,7 @@ class Path(NamedTuple):
         return "<%s>" % self.address
 
     def domain(self) -> str:
-        """The domain part, lower-cased, without a trailing dot ("" for the null path or a bare postmaster)."""
+        """The domain, lower-cased, without a trailing dot ("" for the null path or bare postmaster)."""
         return self.address.rpartition("@")[2].lower().rstrip(".") if "@" in self.address else ""
 
     def localPart(self) -> str:

@@ -160,7 +160,8 @@ class ReplyParser(object):
         match = _ENHANCED.match(lines[-1])
         if match and int(match.group(1)) == code // 100:
             enhanced = "%s.%s.%s" % match.groups()
-            lines = [_ENHANCED.sub("", l, count=1) if _ENHANCED.match(l) else l for l in lines]
+            lines = [_ENHANCED.sub("", text, count=1) if _ENHANCED.match(text) else text
+                     for text in lines]
         return Reply(code, enhanced, *lines)
 
 
@@ -197,9 +198,11 @@ SHUTTING_DOWN = _reply(421, "4.3.2", "{servername} Service shutting down, please
 TIMEOUT = _reply(421, "4.4.2", "{servername} Error: timeout exceeded")
 TOO_MANY_SESSIONS = _reply(421, "4.7.0", "{servername} Too many connections, please try again later")
 TOO_MANY_ERRORS = _reply(421, "4.7.0", "{servername} Too many errors, closing connection")
-INTERNAL_ERROR_CLOSING = _reply(421, "4.3.0", "{servername} Internal error, closing connection; please try again later")
+INTERNAL_ERROR_CLOSING = _reply(421, "4.3.0",
+                                "{servername} Internal error, closing connection; please try again later")
 GREYLISTED = _reply(451, "4.7.1", "Please try again later")
-BACKEND_UNAVAILABLE = _reply(451, "4.4.1", "Temporary failure reaching the mail server, please try again later")
+BACKEND_UNAVAILABLE = _reply(451, "4.4.1",
+                             "Temporary failure reaching the mail server, please try again later")
 BACKEND_FAILED = _reply(451, "4.4.2", "The mail server did not answer properly, please try again later")
 LOCAL_ERROR = _reply(451, "4.3.0", "Internal error, please try again later")
 TOO_MANY_RECIPIENTS = _reply(452, "4.5.3", "Too many recipients")

@@ -7,10 +7,15 @@ from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Axon.Testing import ComponentHarness
 from Kamaelia.Chassis.Carousel import Carousel
 from Kamaelia.Chassis.Graphline import Graphline
-from Kamaelia.File.Reading import (EOF, FixedRateControlledReusableFileReader,
-                                   PromptedFileReader, RateControlledFileReader,
-                                   RateControlledReusableFileReader, ReusableFileReader,
-                                   SimpleReader)
+from Kamaelia.File.Reading import (
+    EOF,
+    FixedRateControlledReusableFileReader,
+    PromptedFileReader,
+    RateControlledFileReader,
+    RateControlledReusableFileReader,
+    ReusableFileReader,
+    SimpleReader,
+)
 
 TEXT = b"line one\nline two\r\nline three\nno newline at the end"
 

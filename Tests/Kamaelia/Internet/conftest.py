@@ -1,4 +1,7 @@
-"""Helpers for loopback networking tests (the ``system`` fixture, a scheduler in a thread, is in Tests/conftest.py)."""
+"""Helpers for loopback networking tests.
+
+The ``system`` fixture, a scheduler in a background thread, is in Tests/conftest.py.
+"""
 
 import queue
 import time
@@ -69,6 +72,7 @@ def helpers():
 def tlsCertificate(tmp_path_factory):
     """A throwaway self-signed certificate for localhost: (certfile, keyfile)."""
     import datetime
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

@@ -68,7 +68,8 @@ def test_large_payload_arrives_complete_and_in_order(echoServer, helpers):
     payload = os.urandom(8 * 1024 * 1024)
     s = connect(echoServer.port)
     received = []
-    reader = threading.Thread(target=lambda: received.append(helpers.recvExactly(s, len(payload), timeout=30)))
+    reader = threading.Thread(
+        target=lambda: received.append(helpers.recvExactly(s, len(payload), timeout=30)))
     reader.start()
     s.sendall(payload)
     reader.join(30)

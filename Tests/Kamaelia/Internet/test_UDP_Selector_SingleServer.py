@@ -6,10 +6,10 @@ import time
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdown
 from Axon.Testing import ComponentHarness
-from Kamaelia.IPC import newReader, newWriter, removeReader
 from Kamaelia.Internet.Selector import Selector
 from Kamaelia.Internet.SingleServer import SingleServer
 from Kamaelia.Internet.UDP import PostboxPeer, SimplePeer, TargettedPeer
+from Kamaelia.IPC import newReader, newWriter, removeReader
 
 
 def runUntil(harness, predicate, timeout=5.0):
@@ -231,6 +231,7 @@ def test_basic_peer_on_its_own_replies_to_addresses_given_with_the_data():
 def test_legacy_single_server_and_simple_server_modules_reexport_with_a_warning():
     import importlib
     import warnings
+
     from Kamaelia.Chassis.ConnectedServer import SimpleServer
     from Kamaelia.Support.Deprecate import KamaeliaDeprecationWarning
     for name, attribute, expected in (("Kamaelia.SingleServer", "SingleServer", SingleServer),

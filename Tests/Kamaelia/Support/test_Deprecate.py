@@ -9,9 +9,18 @@ import warnings
 import pytest
 
 from Kamaelia.Support import Deprecate
-from Kamaelia.Support.Deprecate import (CRASH, QUIET, VERBOSE, WARN, KamaeliaDeprecationWarning,
-                                        Warning, currentLevel, deprecationWarning,
-                                        makeClassStub, makeFuncStub)
+from Kamaelia.Support.Deprecate import (
+    CRASH,
+    QUIET,
+    VERBOSE,
+    WARN,
+    KamaeliaDeprecationWarning,
+    Warning,
+    currentLevel,
+    deprecationWarning,
+    makeClassStub,
+    makeFuncStub,
+)
 
 ENV = "KAMAELIA_DEPRECATION_WARNINGS"
 

@@ -8,8 +8,7 @@ from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Axon.Testing import ComponentHarness
 from Kamaelia.Chassis.Pipeline import Pipeline
 from Kamaelia.Support.Deprecate import KamaeliaDeprecationWarning
-from Kamaelia.Util.Backplane import (Backplane, PublishTo, SubscribeTo, publishTo,
-                                     subscribeTo)
+from Kamaelia.Util.Backplane import Backplane, PublishTo, SubscribeTo, publishTo, subscribeTo
 from Kamaelia.Util.DataSource import DataSource
 from Kamaelia.Util.Splitter import PlugSplitter
 
@@ -62,7 +61,7 @@ def test_every_subscriber_gets_everything_published(parts):
     pub1._deliver("from one")
     pub2._deliver("from two")
     h.runUntilIdle()
-    for sub, rec in subs:
+    for _, rec in subs:
         assert rec.seen == ["from one", "from two"]
 
 

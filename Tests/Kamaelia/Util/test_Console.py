@@ -13,7 +13,6 @@ from Kamaelia.Chassis.Pipeline import Pipeline
 from Kamaelia.Util import Console
 from Kamaelia.Util.Console import ConsoleEchoer, ConsoleReader
 
-
 # -- ConsoleEchoer ------------------------------------------------------------------
 
 

@@ -6,9 +6,12 @@ import pytest
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Axon.Testing import ComponentHarness
-from Kamaelia.Util.RateFilter import (ByteRate_RequestControl, MessageRateLimit,
-                                      OnDemandLimit, VariableByteRate_RequestControl)
-
+from Kamaelia.Util.RateFilter import (
+    ByteRate_RequestControl,
+    MessageRateLimit,
+    OnDemandLimit,
+    VariableByteRate_RequestControl,
+)
 
 # -- ByteRate_RequestControl --------------------------------------------------------
 

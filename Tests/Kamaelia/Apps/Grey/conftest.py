@@ -1,7 +1,23 @@
-"""Shared fixtures for the greylister's component tests: a scripted in-process backend."""
+"""Shared fixtures for the greylister's component tests: a scripted in-process backend,
+and a real DNS server on loopback (``dnsServer``)."""
 
+import selectors
+import socket
+import struct
+import threading
 import types
 
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.PTR
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
+import dns.reversename
 import pytest
 
 from Axon.Component import component
@@ -163,22 +179,6 @@ def proxy():
 
 # -- a real DNS server for client name lookups ---------------------------------------
 
-import selectors
-import socket
-import struct
-import threading
-
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.rdtypes.ANY.PTR
-import dns.rdtypes.IN.A
-import dns.rdtypes.IN.AAAA
-import dns.reversename
 
 DNS_STOP_DEADLINE = 5.0
 

@@ -292,7 +292,8 @@ def test_xclient_is_used_when_offered_and_replaces_the_received_header(proxy):
     h = proxy.start(script)
     proxy.talk(h, CONVERSATION)
     xclient = [c for c in script.commands if c.startswith("XCLIENT")]
-    assert xclient == ["XCLIENT NAME=[UNAVAILABLE] ADDR=192.0.2.10 PORT=40000 HELO=client.example PROTO=ESMTP"]
+    assert xclient == ["XCLIENT NAME=[UNAVAILABLE] ADDR=192.0.2.10 PORT=40000 "
+                       "HELO=client.example PROTO=ESMTP"]
     assert [c.split(" ")[0] for c in script.commands[:3]] == ["EHLO", "XCLIENT", "EHLO"]
     assert not script.messages[0].startswith(b"Received:")
 

@@ -1,11 +1,21 @@
 """Tests for Kamaelia.Apps.Grey.GreylistVerdict: the pure greylist decision."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from Kamaelia.Apps.Grey.GreylistVerdict import (
-    KAMAELIA, POSTGREY, PROFILES, Record, TimingProfile, decide,
-    normaliseClient, normaliseRecipient, normaliseSender, tripletKey)
+    KAMAELIA,
+    POSTGREY,
+    PROFILES,
+    Record,
+    TimingProfile,
+    decide,
+    normaliseClient,
+    normaliseRecipient,
+    normaliseSender,
+    tripletKey,
+)
 
 T0 = 1_000_000.0
 

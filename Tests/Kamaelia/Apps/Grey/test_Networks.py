@@ -3,11 +3,18 @@
 import ipaddress
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from Kamaelia.Apps.Grey.Networks import (
-    AddressSet, NetworkList, addressInNetwork, normaliseAddress, parseAddress,
-    parseNetwork, sameAddress)
+    AddressSet,
+    NetworkList,
+    addressInNetwork,
+    normaliseAddress,
+    parseAddress,
+    parseNetwork,
+    sameAddress,
+)
 
 
 @pytest.mark.parametrize("entry, expected", [

@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-
 from aiosmtpd.controller import Controller
 
 from Axon.Scheduler import scheduler

@@ -1,18 +1,37 @@
 """The pure SMTP layer: command and path parsing, the state table, DATA checks, replies."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.SMTPProtocol import (CONNECTED, DATA, GREETED, MAIL, NORMALIZE, RCPT,
-                                             REJECT, TRANSITIONS, DataChecker, MessageReader,
-                                             SMTPError, SMTPSession, SMTPStateError,
-                                             allowedParameters, commandLine, decode, encode,
-                                             framingTerminator, hasRoute, parseCommand,
-                                             parseHeloName, parseMailFrom, parseRcptTo)
-from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
+from Kamaelia.Apps.Grey.SMTPProtocol import (
+    CONNECTED,
+    DATA,
+    GREETED,
+    MAIL,
+    NORMALIZE,
+    RCPT,
+    REJECT,
+    TRANSITIONS,
+    DataChecker,
+    MessageReader,
+    SMTPError,
+    SMTPSession,
+    SMTPStateError,
+    allowedParameters,
+    commandLine,
+    decode,
+    encode,
+    framingTerminator,
+    hasRoute,
+    parseCommand,
+    parseHeloName,
+    parseMailFrom,
+    parseRcptTo,
+)
 from Kamaelia.Apps.Grey.SMTPReplies import Reply, ReplyError, ReplyParser, capabilities
-
+from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 
 # -- commands -----------------------------------------------------------------------
 
@@ -187,7 +206,7 @@ def test_using_the_session_out_of_order_is_our_bug():
 
 def test_every_table_entry_names_real_states():
     states = {CONNECTED, GREETED, MAIL, RCPT, DATA, "CLOSED"}
-    for verb, moves in TRANSITIONS.items():
+    for moves in TRANSITIONS.values():
         assert set(moves) <= states
         assert {s for s in moves.values() if s is not None} <= states
 

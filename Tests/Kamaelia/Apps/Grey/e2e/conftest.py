@@ -29,7 +29,6 @@ import time
 import types
 
 import pytest
-
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 from cryptography import x509

@@ -9,7 +9,6 @@ import time
 
 from Kamaelia.Apps.Grey import SMTPReplies as R
 
-
 RESULT_LINE = re.compile(
     r"^(\d{14}\.\d{3}) \| (\S+) \| ([0-9a-f.:]+) \| (\S+) \| ([^|]+) \| ([A-Z0-9 ]+) \| ([0-9A-F]{10})$")
 
@@ -116,7 +115,8 @@ def test_whitelisted_triple_skips_greylisting_for_that_triple_only(grey, backend
     """A whitelisted (ip, sender, recipient) is relayed on the first attempt; the same sender
     to another recipient, or another sender, is still greylisted (a long delay here, so a
     retry does not pass)."""
-    g = grey(backend, greylist_min_defer=3600, whitelisted_triples=[("127.0.0.1", "<friend@example.net>", "<user@example.org>")])
+    g = grey(backend, greylist_min_defer=3600,
+             whitelisted_triples=[("127.0.0.1", "<friend@example.net>", "<user@example.org>")])
     with g.connect() as c:
         c.banner()
         assert [r.code for r in c.transaction("friend@example.net", ["user@example.org"],
@@ -162,7 +162,7 @@ def test_result_log_lines_have_the_1x_format(grey, backend, e2e):
     outcome | session id -- DEFERRED, then ACCEPTED for the retry; a session without a
     transaction logs NO MESSAGE, with "-" for what it never said."""
     g = grey(backend)
-    for attempt in range(2):
+    for _ in range(2):
         with g.connect() as c:
             c.banner()
             c.transaction("ann@example.net", ["bo@example.org", "cy@example.org"], e2e.message("log"),

@@ -25,7 +25,8 @@ def test_restart_keeps_the_greylist_state(grey, backend, e2e):
     for expected in (451, 250):
         with g.connect() as c:
             c.banner()
-            assert c.transaction("a@example.net", ["b@example.org"], e2e.message("known"))[-1].code == expected
+            replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("known"))
+            assert replies[-1].code == expected
     assert g.stop() == 0
     g.start()
     with g.connect() as c:
@@ -277,6 +278,7 @@ def test_debug_log_records_replies_and_greylist_verdicts(grey, backend, e2e, tmp
 
     def logged():
         text = path.read_text() if path.exists() else ""
-        return str(R.GREYLISTED) in text and "greylist 127.0.0.1 <d@example.net> <b@example.org>: defer" in text
+        return (str(R.GREYLISTED) in text
+                and "greylist 127.0.0.1 <d@example.net> <b@example.org>: defer" in text)
 
     e2e.waitFor(logged, message="the deferral in the debug log")

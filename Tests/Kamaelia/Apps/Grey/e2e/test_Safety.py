@@ -7,8 +7,6 @@ in ``allowed_senders``; the backend's recorded commands are the evidence of what
 
 import pytest
 
-from Kamaelia.Apps.Grey import SMTPReplies as R
-
 OUTSIDE = "127.0.0.2"
 
 
