@@ -423,20 +423,17 @@ def ourPostmaster(address):
 class Fuzzer(object):
     """One greylister for a whole fuzz test; runs sessions and checks the invariants."""
 
-    def __init__(self, greylister, backend, e2e, source):
+    def __init__(self, greylister, backend, source):
         self.g = greylister
         self.backend = backend
-        self.e2e = e2e
         self.source = source
         self.markers = Markers(b"FUZZ")
         self.seenMarkers = {}
-        self.restarts = 0
         self.resultLinesChecked = 0
 
     def ensureRunning(self):
         """Start the program again if an earlier example killed it (so shrinking works)."""
         if not self.g.running():
-            self.restarts += 1
             self.g.start()
 
     def run(self, *sessions):
@@ -544,7 +541,7 @@ def recordGreetings(handler):
 
 
 @pytest.fixture(params=["plain", "tls", "xclient"])
-def outsideFuzzer(request, grey, backend, e2e, certificate):
+def outsideFuzzer(request, grey, backend, certificate):
     """Outside fuzzing: plain; with STARTTLS offered (so its error paths are live); and with a
     backend offering XCLIENT, so the client's HELO name is passed on (XCLIENT HELO=, EHLO)."""
     tls = {}
@@ -553,14 +550,14 @@ def outsideFuzzer(request, grey, backend, e2e, certificate):
     backend.handler.offerXclient = request.param == "xclient"
     recordGreetings(backend.handler)
     g = grey(backend, greylist_min_defer=3600, greylist_too_soon=0, **tls)
-    return Fuzzer(g, backend, e2e, OUTSIDE)
+    return Fuzzer(g, backend, OUTSIDE)
 
 
 @pytest.fixture
-def allowedFuzzer(grey, backend, e2e):
+def allowedFuzzer(grey, backend):
     recordGreetings(backend.handler)
     g = grey(backend, allowed_senders=[ALLOWED], greylist_min_defer=3600, greylist_too_soon=0)
-    return Fuzzer(g, backend, e2e, ALLOWED)
+    return Fuzzer(g, backend, ALLOWED)
 
 
 # -- the fuzz tests ---------------------------------------------------------------------------
@@ -664,7 +661,7 @@ def test_fuzzed_bodies_with_false_ends_arrive_as_one_message(grey, backend, e2e,
     newlines and long lines is accepted byte for byte; with bare_newline = reject one with a
     bare newline is refused 554."""
     g = grey(backend, allowed_senders=[ALLOWED], bare_newline=mode)
-    fuzzer = Fuzzer(g, backend, e2e, ALLOWED)
+    fuzzer = Fuzzer(g, backend, ALLOWED)
 
     @FUZZ
     @given(smugglingBodies())
