@@ -22,14 +22,18 @@ How does it work?
 -----------------
 After every example the test checks:
 
-1. the program is still running, and a fresh connection gets 220 and NOOP 250;
+1. the program is still running, a fresh connection gets 220 and NOOP 250,
+   and a session opened before the fuzzed ones still answers NOOP;
 2. every reply line the client received is "ddd" then " " or "-" and
    printable ASCII, a multi-line reply keeps one code, no line is left
    unterminated, and the server closed the session after QUIT;
 3. from outside clients the backend records no RCPT outside example.org
    (bare ``postmaster`` aside), none whose local part routes onward
    (``%``, ``!``, a quoted ``@``), and no message unless every recipient is
-   our postmaster (which is never greylisted);
+   our postmaster (which is never greylisted); for every client, what the
+   proxy says on its behalf is clean: XCLIENT arguments are xtext words,
+   EHLO names have no whitespace or control characters, and the Received
+   header it adds has no control characters or bare CR/LF;
 4. for allowed clients, the backend got exactly as many messages as the
    client got end-of-data acceptances, and no marker the client put into a
    message arrives twice; the smuggling tests check that a body carrying a
@@ -46,7 +50,8 @@ hypothesis can shrink the failure to a minimal session.
 Configuration
 -------------
 ``KAMAELIA_FUZZ_EXAMPLES`` (default 80) is the number of examples per fuzz
-test. The example database is off (nothing is written to the repository).
+test. The example database is off (hypothesis still keeps its caches in
+.hypothesis/, which git ignores).
 With ``CI`` set the run is derandomized and failures are not shrunk, so a
 failing CI run stays within its time; elsewhere shrinking may take up to
 hypothesis's own five minutes, which the tests' timeout allows for.
