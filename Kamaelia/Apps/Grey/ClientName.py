@@ -62,6 +62,13 @@ Every dnspython call gets the time left of the total ``lifetime``, and the
 search list is never used (the names are absolute), so the whole lookup
 ends within ``lifetime`` seconds plus scheduling noise.
 
+The hosts file comes first, as it does for Postfix through the system
+resolver (glibc's ``files dns``): given a ``HostsFile`` (``loadHostsFile``),
+an address listed there has the first valid name of its first line as its
+verified name -- the file maps that name back to the address -- and DNS is
+not asked. So a LAN client named only in ``/etc/hosts`` is as known to the
+proxy as to Postfix.
+
 Configuration
 -------------
 ``makeResolver(nameservers, port, lifetime)`` builds the
@@ -95,7 +102,9 @@ __all__ = [
     "UNKNOWN",
     "UNKNOWN_CLIENT",
     "ClientName",
+    "HostsFile",
     "isValidHostName",
+    "loadHostsFile",
     "lookupClientName",
     "makeResolver",
     "parseClientAddress",
@@ -239,13 +248,48 @@ def _addressesOf(records: Iterable[object]) -> set[IPAddress]:
     return addresses
 
 
+class HostsFile:
+    """The names of addresses in a hosts file (``/etc/hosts`` format), in file order."""
+
+    def __init__(self, text: str = ""):
+        self.names: dict[IPAddress, list[str]] = {}
+        for line in text.splitlines():
+            words = line.split("#", 1)[0].split()
+            if len(words) < 2:
+                continue
+            ip = parseClientAddress(words[0].split("%", 1)[0])
+            if ip is None:
+                continue
+            known = self.names.setdefault(ip, [])
+            known.extend(w for w in words[1:] if isValidHostName(w) and w not in known)
+
+    def nameOf(self, ip: IPAddress) -> str | None:
+        """The first name listed for ``ip``, or None."""
+        names = self.names.get(ip)
+        return names[0] if names else None
+
+
+def loadHostsFile(path: str = "/etc/hosts") -> HostsFile:
+    """The hosts file at ``path`` (an empty table if it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return HostsFile(handle.read())
+    except OSError as e:
+        _log.info("no hosts file read (%s): client names come from DNS only", e)
+        return HostsFile()
+
+
 def lookupClientName(address: str, resolver: dns.resolver.Resolver, lifetime: float,
-                     clock: Callable[[], float] = time.monotonic) -> ClientName:
+                     clock: Callable[[], float] = time.monotonic,
+                     hosts: HostsFile | None = None) -> ClientName:
     """The forward-confirmed name of ``address``, within ``lifetime`` seconds (blocking)."""
     ip = parseClientAddress(address)
     if ip is None:
         _log.debug("%r is not an IP address: no client name", address)
         return UNKNOWN_CLIENT
+    listed = hosts.nameOf(ip) if hosts is not None else None
+    if listed is not None:
+        return ClientName(listed, listed, OK)
     budget = _Budget(resolver, lifetime, clock)
     status, records = budget.query(dns.reversename.from_address(str(ip)), "PTR")
     if status != OK:

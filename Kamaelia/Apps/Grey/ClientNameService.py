@@ -72,10 +72,11 @@ deregistered and the message is passed on on "signal". After that
 
 Configuration
 -------------
-``nameservers`` (None: the system's resolv.conf), ``port``, ``timeout``
-(seconds for the whole lookup), ``threads``, ``cacheTTL``, ``cacheSize``,
-``clock``. See ``ClientName.makeResolver`` for what happens without any
-DNS server.
+``nameservers`` (None: the system's resolv.conf, and the hosts file
+``hostsFile``, default ``/etc/hosts``, before DNS, as the system resolver
+does for Postfix), ``port``, ``timeout`` (seconds for the whole lookup),
+``threads``, ``cacheTTL``, ``cacheSize``, ``clock``. See
+``ClientName.makeResolver`` for what happens without any DNS server.
 """
 
 import collections
@@ -91,6 +92,7 @@ from Kamaelia.Apps.Grey.ClientName import (
     TEMPORARY,
     TEMPUNAVAIL,
     UNKNOWN_CLIENT,
+    loadHostsFile,
     lookupClientName,
     makeResolver,
     parseClientAddress,
@@ -127,12 +129,13 @@ class ClientNameService(component):
                 "signal": "The shutdown message, when it ends"}
 
     def __init__(self, nameservers=None, port=53, timeout=5.0, threads=8, cacheTTL=300,
-                 cacheSize=10000, clock=None, **argd):
+                 cacheSize=10000, clock=None, hostsFile="/etc/hosts", **argd):
         super().__init__(**argd)
         self.timeout = float(timeout)
         self.cacheTTL = cacheTTL
         self.cacheSize = cacheSize
         self.resolver = makeResolver(nameservers, port=port, lifetime=self.timeout)
+        self.hosts = None if nameservers or not hostsFile else loadHostsFile(hostsFile)
         self._clock = clock
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=threads, thread_name_prefix="clientname")
@@ -181,7 +184,7 @@ class ClientNameService(component):
                     return LookupHandle(key, result=TEMPORARY)
                 try:
                     future = self._executor.submit(lookupClientName, key, self.resolver,
-                                                   self.timeout)
+                                                   self.timeout, time.monotonic, self.hosts)
                 except RuntimeError:
                     return LookupHandle(key, result=TEMPORARY)
                 self._pending[key] = future

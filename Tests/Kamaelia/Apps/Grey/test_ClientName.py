@@ -17,7 +17,9 @@ from Kamaelia.Apps.Grey.ClientName import (
     UNAVAILABLE,
     UNKNOWN_CLIENT,
     ClientName,
+    HostsFile,
     isValidHostName,
+    loadHostsFile,
     lookupClientName,
     makeResolver,
     parseClientAddress,
@@ -306,3 +308,34 @@ def test_unreachable_server_is_tempunavail_within_the_lifetime(dnsServer):
     started = time.monotonic()
     assert lookupClientName("192.0.2.7", resolver, LIFETIME) == TEMPORARY
     assert time.monotonic() - started < RETURN_BOUND
+
+
+# -- the hosts file first, as the system resolver does for Postfix -------------------------
+
+HOSTS = """# comment
+127.0.0.1\tlocalhost
+::1 localhost ip6-localhost
+192.0.2.7  lan-printer.example.lan printer   # a LAN client
+192.0.2.8  bad_name!  good.example.lan
+fe80::1%eth0 router.lan
+"""
+
+
+def test_an_address_in_the_hosts_file_is_verified_without_asking_dns(dnsServer):
+    resolver = makeResolver([dnsServer.address], port=dnsServer.port, lifetime=LIFETIME)
+    hosts = HostsFile(HOSTS)
+    found = lookupClientName("192.0.2.7", resolver, LIFETIME, hosts=hosts)
+    assert (found.name, found.status) == ("lan-printer.example.lan", OK)
+    assert lookupClientName("::ffff:127.0.0.1", resolver, LIFETIME, hosts=hosts).name == "localhost"
+    assert lookupClientName("192.0.2.8", resolver, LIFETIME, hosts=hosts).name == "good.example.lan"
+    assert lookupClientName("fe80::1", resolver, LIFETIME, hosts=hosts).name == "router.lan"
+    assert dnsServer.queries == []
+    assert lookupClientName("192.0.2.9", resolver, LIFETIME, hosts=hosts) == UNKNOWN_CLIENT
+    assert dnsServer.queries, "an address not in the file is looked up in DNS"
+
+
+def test_an_unreadable_hosts_file_is_an_empty_table(tmp_path):
+    assert loadHostsFile(str(tmp_path / "missing")).names == {}
+    path = tmp_path / "hosts"
+    path.write_text(HOSTS)
+    assert loadHostsFile(str(path)).nameOf(parseClientAddress("192.0.2.7")) == "lan-printer.example.lan"
