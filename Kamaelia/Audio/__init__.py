@@ -1,0 +1,1 @@
+"""Kamaelia.Audio: components that handle raw audio data."""

@@ -1,0 +1,1 @@
+"""Kamaelia.Protocol.RTP: components for the Real-time Transport Protocol (RFC 3550)."""
