@@ -87,6 +87,7 @@ from Axon.Ipc import WaitComplete, newComponent, reactivate, shutdownMicroproces
 from Axon.Microprocess import microprocess
 
 _log = logging.getLogger("Axon.Scheduler")
+_CYCLE_DONE = object()
 _get_ident = threading.get_ident
 
 
@@ -657,23 +658,36 @@ class scheduler(microprocess):
         """Generator running cycles (see the module documentation) until none are left.
 
         It yields before each microprocess's step, so whoever drives it can
-        interleave other work.
+        interleave other work. This scheduler counts as running in the
+        calling thread (for ``activate()`` with no scheduler) only while one
+        of its steps runs, never while the generator is suspended: a
+        generator left suspended must not capture components activated later.
         """
-        saved = self._enter()
-        try:
+        while True:
+            if slowmo:
+                if canblock:
+                    time.sleep(slowmo)
+                else:
+                    until = time.time() + slowmo
+                    while time.time() < until:
+                        yield 1
+            steps = self._cycle(canblock)
             while True:
-                if slowmo:
-                    if canblock:
-                        time.sleep(slowmo)
-                    else:
-                        until = time.time() + slowmo
-                        while time.time() < until:
-                            yield 1
-                yield from self._cycle(canblock)
-                if self._over():
-                    return
-        finally:
-            self._leave(saved)
+                saved = self._enter()
+                try:
+                    value = next(steps, _CYCLE_DONE)
+                finally:
+                    self._leave(saved)
+                if value is _CYCLE_DONE:
+                    break
+                yield value
+            saved = self._enter()
+            try:
+                over = self._over()
+            finally:
+                self._leave(saved)
+            if over:
+                return
 
     def runThreads(self, slowmo=0):
         """Run until every microprocess has ended, blocking (not spinning) when idle."""

@@ -1038,3 +1038,33 @@ def test_newComponent_yielded_from_a_WaitComplete_generator_activates(runSchedul
     Parent().activate()
     runScheduler()
     assert child.count == 2
+
+
+def test_a_suspended_scheduler_generator_does_not_capture_new_components():
+    """Stepping another scheduler's main() by hand and leaving it suspended: activate() with no
+    argument still uses scheduler.run (the other is 'running' only during its own steps)."""
+    other = scheduler()
+    Counter(10).activate(other)
+    stepper = other.main()
+    next(stepper)
+    next(stepper)
+    fresh = Counter(1).activate()
+    assert fresh.scheduler is scheduler.run
+    assert fresh in scheduler.run.threads and fresh not in other.threads
+    stepper.close()
+
+
+def test_components_activated_during_a_hand_stepped_cycle_join_that_scheduler():
+    other = scheduler()
+    made = []
+
+    class Spawner(microprocess):
+        def main(self):
+            made.append(Counter(1).activate())
+            yield 1
+
+    Spawner().activate(other)
+    for _ in other.main():
+        pass
+    assert made and made[0].count == 1, "it ran on the hand-stepped scheduler"
+    assert made[0] not in scheduler.run.threads
