@@ -202,7 +202,9 @@ class component(microprocess):
 
     def recv(self, boxname="inbox"):
         """Take the oldest message from inbox ``boxname`` (IndexError if empty)."""
-        storage = self.inboxes[boxname].storage
+        # The final destination: for an inbox passed through to a child's
+        # (passthrough=1) that is where its messages are, as in 1.x.
+        storage = self.inboxes[boxname].sink
         if storage.__class__ is not _realsink:
             return storage.pop(0)
         # realsink.pop inlined (this is the hottest path in Axon): take the

@@ -58,12 +58,17 @@ class coordinatingassistanttracker(AxonObject):
         self.id, self.name = idGen.tupleId(self)
         if parent is not None and not isinstance(parent, coordinatingassistanttracker):
             raise BadParentTracker(parent)
-        self.parent = parent
+        self._parent = parent
         self._informationItems = {}
         self._services = {}
         with _lock:
             if coordinatingassistanttracker.basecat is None:
                 coordinatingassistanttracker.basecat = self
+
+    @property
+    def parent(self):
+        """The parent tracker given at construction (1.x keeps it as ``_parent``)."""
+        return self._parent
 
     @classmethod
     def getcat(cls):

@@ -201,12 +201,19 @@ class microprocess(AxonObject):
         self.__stopped = 1
         scheduler = self.scheduler
         self.scheduler = _nullscheduler
-        scheduler._stopThread(self)
+        stopThread = getattr(scheduler, "_stopThread", None)
+        if stopThread is not None:    # a scheduler with only 1.x's interface has none
+            stopThread(self)
 
     def pause(self):
         """Sleep from the next yield until woken (a wake in the same cycle wins)."""
         scheduler = self.scheduler
-        if scheduler._current is self:
+        try:
+            current = scheduler._current
+        except AttributeError:        # a scheduler with only 1.x's interface
+            scheduler.pauseThread(self)
+            return
+        if current is self:
             # Pausing itself while running: the common case, done inline.
             if self._wokenInCycle != scheduler._cycleNumber:
                 scheduler.threads[self] = _GOINGTOSLEEP
@@ -220,12 +227,17 @@ class microprocess(AxonObject):
     def _deliveryWake(self):
         """Wake this microprocess after a box operation (always in the scheduler's thread)."""
         scheduler = self.scheduler
-        threads = scheduler.threads
+        try:
+            threads = scheduler.threads
+            woken = scheduler._woken
+        except AttributeError:        # a scheduler with only 1.x's interface
+            scheduler.wakeThread(self)
+            return
         state = threads.get(self)
         # The two common cases are done inline; see scheduler._wakeLocal.
         if state is _SLEEPING:
             threads[self] = _ACTIVE
-            scheduler._woken.append(self)
+            woken.append(self)
             self._wokenInCycle = scheduler._cycleNumber
         elif state is _ACTIVE:
             self._wokenInCycle = scheduler._cycleNumber

@@ -40,7 +40,8 @@ class postoffice(AxonObject):
     def __init__(self, debugname=""):
         self.linkages = IdentityList()
         self._byComponent = {}
-        self.debugname = debugname + ":debug "
+        # "name:debug " for a named postoffice, as 1.x; "" when unnamed.
+        self.debugname = debugname + ":debug " if debugname else ""
 
     def __str__(self):
         return "{{ POSTOFFICE: %slinks %s }}" % (self.debugname, self.linkages)
@@ -57,7 +58,12 @@ class postoffice(AxonObject):
                           *optionalargs, **kwoptionalargs)
         sinkbox = thelink.getSinkbox()
         sourcebox = thelink.getSourcebox()
-        sinkbox.addsource(sourcebox, quiet=not thelink.wakeProducer)
+        # Only a quiet link passes the keyword, so a 1.x-style box (or test
+        # double) with addsource(source) keeps working.
+        if thelink.wakeProducer:
+            sinkbox.addsource(sourcebox)
+        else:
+            sinkbox.addsource(sourcebox, quiet=True)
         # Remember the box objects: a box may be deleted (AdaptiveCommsComponent)
         # before the link is removed.
         thelink._boxes = (sourcebox, sinkbox)

@@ -27,12 +27,16 @@ How does it work?
 Each box has a bounded queue (``queuelengths``, default 1000). In the
 scheduler's thread, the generator ``_localmain`` runs in place of ``main``:
 it starts the thread, moves messages from the real inboxes into the inbound
-queues (the "control" inbox last), moves messages from the outbound queues
-into the real outboxes while the destination has room, performs calls the
-thread asked to be done in the scheduler's thread, and otherwise sleeps
-until the thread or a delivery wakes it. It ends once the thread has ended
-*and* every outbound queue has been flushed, so nothing the thread sent is
-lost.
+queues (the "control" inbox last, so a control message does not overtake
+data that has room in its queue; when an inbound queue is full, control
+still goes through, as in 1.x, so a thread that only watches "control"
+ends), moves messages from the outbound queues into the real outboxes
+while the destination has room, performs calls the thread asked to be done
+in the scheduler's thread, and otherwise sleeps until the thread or a
+delivery wakes it. It ends once the thread has ended *and* every outbound
+queue has been flushed, so nothing the thread sent is lost; after seeing
+the thread gone it yields once more before it ends (a component stepped by
+hand with ``next()`` returns once more, as in 1.x).
 
 In the thread, ``send`` raises ``noSpaceInBox`` when the outbound queue is
 full (capacity is roughly ``queuelengths`` plus the destination inbox's
@@ -105,18 +109,16 @@ class threadedcomponent(component):
         """Scheduler-side generator: shuttle messages between boxes and the thread."""
         self._threadRunning = True
         self._thethread.start()
+        firstPass = True
         while True:
-            running = self._threadRunning
+            # The pass that starts the thread always yields, even if the thread is
+            # already over, so what follows is the same whatever the thread's speed.
+            running = self._threadRunning or firstPass
+            firstPass = False
             wakeThread = False
-            dataLeft = False
             for box in self._inboxOrder():
-                if box == "control" and dataLeft:
-                    # Control never overtakes data still waiting for the thread.
-                    continue
                 if self.forwardInboxToThread(box):
                     wakeThread = True
-                if box != "control" and len(self.inboxes[box].storage):
-                    dataLeft = True
             pending = False
             for box, outqueue in list(self.outqueues.items()):
                 moved, blocked = self._flushOutqueue(box, outqueue)
@@ -135,9 +137,10 @@ class threadedcomponent(component):
                 if self._threadFailure is not None:
                     self._reraise()
                 if not pending and not any(q.qsize() for q in self.outqueues.values()):
-                    return
+                    break
             microprocess.pause(self)
             yield 1
+        yield 1
 
     def _inboxOrder(self):
         names = [name for name in self.inboxes if name != "control"]

@@ -583,3 +583,69 @@ def test_linking_an_already_linked_outbox_again_raises_and_records_nothing():
     assert len(a.postoffice.linkages) == 1
     a.send("x")
     assert b.recv() == "x" and c.dataReady() == 0
+
+
+# -- 1.x compatibility: passthrough inboxes, scheduler and box doubles ------------------------
+
+def test_recv_on_a_passed_through_inbox_reads_the_final_destination():
+    """recv() pops from the box's final sink, as 1.x's postbox.pop did; dataReady stays local."""
+    parent, child, producer = Plain(), Plain(), Plain()
+    parent.link((parent, "inbox"), (child, "inbox"), passthrough=1)
+    producer.link((producer, "outbox"), (parent, "inbox"))
+    producer.send("through")
+    assert parent.dataReady("inbox") == 0
+    assert len(parent.inboxes["inbox"]) == 1
+    assert parent.recv("inbox") == "through"
+    assert child.dataReady("inbox") == 0
+    with pytest.raises(IndexError):
+        parent.recv("inbox")
+
+
+class OneXScheduler(object):
+    """Only what Kamaelia 1.x's scheduler offered, recording every call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def _addThread(self, mp):
+        self.calls.append(("_addThread", mp))
+
+    def wakeThread(self, mp, canActivate=False):
+        self.calls.append(("wakeThread", mp))
+
+    def pauseThread(self, mp):
+        self.calls.append(("pauseThread", mp))
+
+    def isThreadPaused(self, mp):
+        return False
+
+
+def test_pause_stop_and_deliveries_work_with_a_1x_style_scheduler_double():
+    double = OneXScheduler()
+    c = Plain().activate(double)
+    assert double.calls == [("_addThread", c)]
+    c.pause()
+    other = Plain()
+    other.link((other, "outbox"), (c, "inbox"))
+    other.send("wake up")
+    c.stop()
+    assert ("pauseThread", c) in double.calls and ("wakeThread", c) in double.calls
+    assert c._isStopped()
+
+
+class OneXBox(postbox):
+    """A box double whose addsource takes only the source, as 1.x's did."""
+
+    def addsource(self, newsource):
+        self.added = newsource
+        super().addsource(newsource)
+
+
+def test_the_postoffice_links_to_a_1x_style_box():
+    a, b = Plain(), Plain()
+    box = OneXBox(b.inboxes["inbox"].storage)
+    b.inboxes["inbox"] = box
+    postoffice().link((a, "outbox"), (b, "inbox"))
+    assert box.added is a.outboxes["outbox"]
+    a.send("x")
+    assert b.recv() == "x"

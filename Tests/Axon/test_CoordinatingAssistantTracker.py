@@ -70,8 +70,8 @@ def test_microprocess_tracker_is_the_global_tracker():
 def test_parent_must_be_a_tracker():
     parent = CAT()
     child = CAT(parent)
-    assert child.parent is parent
-    assert CAT().parent is None
+    assert child.parent is parent and child._parent is parent
+    assert CAT().parent is None and CAT()._parent is None
     with pytest.raises(BadParentTracker):
         CAT(parent="not a tracker")
 

@@ -22,7 +22,7 @@ def test_construction_and_debugname():
     po = postoffice("myname")
     assert po.linkages == []
     assert po.debugname == "myname:debug "
-    assert postoffice().debugname == ":debug "
+    assert postoffice().debugname == ""
 
 
 def test___str___format():

@@ -181,8 +181,9 @@ def test_small_queues_still_carry_every_message(runScheduler):
     assert taker.got == list(range(50))
 
 
-def test_control_never_overtakes_inbox_data_even_with_small_queues(runScheduler):
-    """"control last" should mean the thread sees a shutdown only after the data sent before it."""
+def test_control_does_not_overtake_inbox_data_that_fits_in_the_queue(runScheduler):
+    """"control last": with room in the inbound queue, the thread sees a shutdown only after
+    the data sent before it."""
 
     class CountsAtControl(threadedcomponent):
         def main(self):
@@ -197,10 +198,47 @@ def test_control_never_overtakes_inbox_data_even_with_small_queues(runScheduler)
                     got += 1
                 self.pause(DEADLINE)
 
-    source, counter = Source(range(30)), CountsAtControl(queuelengths=2)
+    source, counter = Source(range(30)), CountsAtControl(queuelengths=40)
     pipeline(source, counter)
     runScheduler()
     assert counter.total == 30
+
+
+def test_a_thread_watching_only_control_ends_even_with_its_inbox_queue_full(runScheduler):
+    """As in 1.x, control goes through when the inbound queue is full, so the thread ends."""
+
+    class WatchesControl(threadedcomponent):
+        def main(self):
+            start = time.monotonic()
+            while not self.dataReady("control") and time.monotonic() - start < DEADLINE:
+                self.pause(DEADLINE)
+            self.sawControl = self.dataReady("control") > 0
+            self.waiting = self.dataReady("inbox")
+
+    source, watcher = Source(range(30)), WatchesControl(queuelengths=2)
+    pipeline(source, watcher)
+    runScheduler()
+    assert watcher.sawControl and watcher.waiting == 2
+
+
+def test_stepped_by_hand_a_finished_thread_still_yields_once_before_the_end():
+    """activate(), next() starts the thread; once it has finished, next() returns once more
+    (the final flush) and only the call after that raises StopIteration, as in 1.x."""
+    done = threading.Event()
+
+    class Quick(threadedcomponent):
+        def main(self):
+            done.set()
+
+    quick = Quick().activate()
+    quick.next()
+    assert done.wait(DEADLINE)
+    deadline = time.monotonic() + DEADLINE
+    while quick._threadRunning and time.monotonic() < deadline:
+        time.sleep(0.001)
+    quick.next()
+    with pytest.raises(StopIteration):
+        quick.next()
 
 
 def test_control_is_forwarded_after_the_other_inboxes(runScheduler):
