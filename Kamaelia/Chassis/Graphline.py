@@ -52,7 +52,8 @@ How does it work?
 ``Graphline(linkages=..., **components)``: every keyword other than
 ``linkages`` is a component, named by the keyword. ``linkages`` maps
 ``(name, sourcebox)`` to ``(name, sinkbox)``; omitting it raises
-``TypeError``.
+``GraphlineError``, which is both a ``TypeError`` (as 1.x raised) and a
+``ValueError`` (what 1.x's older callers expect).
 
 At construction, ``addExternalPostboxes()`` adds every box the linkages
 name on the Graphline itself that it does not already have, with the
@@ -77,7 +78,8 @@ Termination
 -----------
 The Graphline sleeps until a child terminates or a control message
 arrives. It forgets children as they stop and terminates once all of them
-have. Then, if nothing in the linkages leads to its own "signal", it sends
+have (a shutdown that arrived on "control" as the last of them ended still
+counts). Then, if nothing in the linkages leads to its own "signal", it sends
 the remembered ``shutdownMicroprocess`` -- or, if none came, a
 ``producerFinished()`` -- out of "signal".
 """
@@ -105,6 +107,14 @@ def _declare(boxes, name, description):
         boxes.append(name)
 
 
+class GraphlineError(TypeError, ValueError):
+    """Graphline was given bad arguments (missing linkages).
+
+    Kamaelia 1.x raised TypeError here and its older callers expect
+    ValueError; this is both.
+    """
+
+
 class Graphline(component):
     """Graphline(linkages, **components) -> a component wiring named components together.
 
@@ -121,7 +131,7 @@ class Graphline(component):
 
     def __init__(self, linkages=None, **components):
         if linkages is None:
-            raise TypeError("Graphline needs linkages={(name, box): (name, box), ...}")
+            raise GraphlineError("Graphline needs linkages={(name, box): (name, box), ...}")
         self.layout = linkages
         self.components = dict(components)
         self.addExternalPostboxes()
@@ -180,6 +190,14 @@ class Graphline(component):
                         shutdownMessage = message
             self.pause()
             yield 1
+
+        # A shutdown that arrived as the last child ended, before it was read,
+        # is still the one to pass on.
+        if forwardControl:
+            while self.dataReady("control"):
+                message = self.recv("control")
+                if isinstance(message, shutdownMicroprocess):
+                    shutdownMessage = message
 
         if not signalLinked:
             if shutdownMessage is not None:

@@ -20,9 +20,27 @@ def restoreGraphlineBoxes(monkeypatch):
     monkeypatch.setattr(Graphline, "Outboxes", dict(Graphline.Outboxes))
 
 
-def test_missing_linkages_raise_TypeError(parts):
+def test_missing_linkages_raise_an_error_that_is_TypeError_and_ValueError(parts):
+    """1.x raised TypeError; older callers (and 1.x's own tests) expect ValueError."""
     with pytest.raises(TypeError):
         Graphline(A=parts.Recorder())
+    with pytest.raises(ValueError):
+        Graphline(A=parts.Recorder())
+
+
+def test_a_shutdown_arriving_as_the_children_end_is_the_one_passed_on(parts):
+    """The children end on their own; the shutdownMicroprocess put on control before the
+    Graphline next runs (so it finds them done before it reads control) still comes out."""
+    g = Graphline(A=parts.Stopper(), B=parts.Stopper(), linkages={})
+    h = ComponentHarness(g)
+    h.step(1)                      # the Graphline starts its children and waits
+    assert not h.finished
+    h.step(1)                      # the children run and end
+    message = shutdownMicroprocess()
+    h.put(message, "control")
+    h.runUntilIdle()
+    assert h.finished
+    assert h.getAll("signal") == [message]
 
 
 def test_self_inbox_feeds_a_child_inbox_as_a_passthrough(parts):
