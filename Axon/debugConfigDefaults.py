@@ -3,8 +3,9 @@ Axon.debugConfigDefaults: the debug sections Axon knows about
 =============================================================
 
 ``defaultConfig()`` returns a dictionary mapping every debug section tag used
-inside Axon to ``(level, location)``; all levels are 0 (silent). It is used
-when no ``debug.conf`` is found in the working directory.
+inside Axon (and ``"MimeRequestComponent.mainBody"``, which Kamaelia 1.x's
+defaults also listed) to ``(level, location)``; all levels are 0 (silent).
+It is used when no ``debug.conf`` is found in the working directory.
 
 Example Usage
 -------------
@@ -48,6 +49,9 @@ _SECTIONS = (
     "threadedcomponent.__init__", "threadedcomponent._localmain",
     "threadedcomponent.activate", "idGen.__init__", "idGen.nextId",
     "idGen.idToString", "util.axonRaise", "ipc",
+    # Not Axon's own, but Kamaelia 1.x's defaults listed it and
+    # Kamaelia.Protocol.MimeRequestComponent reports through it.
+    "MimeRequestComponent.mainBody",
 )
 
 
