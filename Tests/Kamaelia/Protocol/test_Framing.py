@@ -484,3 +484,9 @@ def test_the_example_usage_prints_what_the_docstring_says():
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == output.strip()
+
+
+def test_the_module_documents_its_boxes_and_termination_and_lists_its_components():
+    for section in ["Example Usage", "How does it work?", "Inboxes", "Outboxes", "Termination"]:
+        assert section in Framing.__doc__, section
+    assert Framing.__kamaelia_components__ == (Framer, DeFramer, DataChunker, DataDeChunker)
