@@ -1,6 +1,6 @@
 """
-Kamaelia.Util.RateFilter: pacing data with the scheduler's clock
-================================================================
+Kamaelia.Util.RateFilter: pacing data
+=====================================
 
 Components that control how fast data flows:
 
@@ -45,8 +45,17 @@ Read a file at 1000 bytes per second, in 100-byte chunks::
 
 (``Kamaelia.File.Reading.RateControlledFileReader`` is that Graphline.)
 
-Show at most 5 messages a second, starting once 10 have arrived (a
-fragment: ``source`` and ``display`` are yours)::
+The timing methods can be used without running the component, with times
+you choose::
+
+    rc = ByteRate_RequestControl(rate=100, chunksize=25)
+    rc.resetTiming(0.0)
+    list(rc.getChunksToSend(0.0))     # [25]
+    list(rc.getChunksToSend(0.1))     # []
+    list(rc.getChunksToSend(0.6))     # [25, 25]  (due at 0.25 and 0.5)
+
+Show at most 5 messages a second (give or take 10%), starting once 10 have
+arrived (a fragment: ``source`` and ``display`` are yours)::
 
     Pipeline(source, MessageRateLimit(5, buffer=10), display)
 
@@ -58,38 +67,64 @@ due -- they never poll -- so they can be tested with a fake clock.
 
 ``ByteRate_RequestControl(rate=100000, chunksize=None, chunkrate=None,
 allowchunkaggregation=False)``: ``rate`` items per second, requested as
-chunks of ``chunksize`` items or ``chunkrate`` chunks per second (give one
-or neither: with neither, ``chunkrate`` is 10). The first request is sent
-as soon as it starts and then one every ``1/chunkrate`` seconds. Chunk
-sizes are whole numbers whose running total follows ``rate`` exactly (with
-``rate=1000`` and ``chunkrate=3`` they are 333, 333, 334, ...); a chunk
-that rounds to 0 is not sent. If the scheduler falls behind, the missed
-chunks are sent at once to catch up -- as one request for their total if
-``allowchunkaggregation`` is true, else one request each.
+chunks of ``chunksize`` items, one every ``timestep = 1/chunkrate``
+seconds. Give ``chunksize`` (then ``chunkrate`` is ``rate/chunksize``) or
+``chunkrate`` (then ``chunksize`` is the float ``rate/chunkrate``, 12.5 for
+100/8). With neither, ``chunksize`` is ``max(1, rate/1000)``: a thousand
+requests a second (or one per item, for rates under 1000). If both are
+given, ``chunksize`` wins. A ``chunksize`` under 1 is refused
+(``ValueError``). The attributes ``rate``, ``chunksize``, ``timestep`` and
+``aggregate`` hold the settings.
 
-``VariableByteRate_RequestControl`` takes the same arguments; a number
-arriving on its "inbox" becomes the new ``rate`` from that moment (chunks
-due at the old rate are sent first; the next chunk at the new rate is due
-one chunk period later). A rate of 0 or less stops requests until a
-positive rate arrives.
+Its timing lives in two methods that the component's ``main`` calls and
+that work as well on a component that was never activated:
+``resetTiming(now=None)`` starts the count, the first chunk due at once;
+``getChunksToSend(now=None)`` is a generator of the request sizes due by
+``now``. Each chunk period that has started adds ``chunksize`` to a credit
+and requests are whole numbers taken from it, so fractions carry over (100
+a second in 3 chunks a second gives 33, 33, 34, 33, ...). Periods missed
+because the scheduler was busy are requested at once: one request each, or
+one request for the whole credit if ``allowchunkaggregation`` is true.
+``now`` defaults to the scheduler's clock once the component is activated,
+and to ``time.time()`` before that.
 
-``MessageRateLimit(messages_per_second, buffer=60, hardlimit=None)``:
-it waits until ``buffer`` messages are waiting in its inbox (or a
+``VariableByteRate_RequestControl(rate=100000, chunksize=None,
+chunkrate=10, allowchunkaggregation=False)`` has the same attributes (here
+``chunksize`` wins over the default ``chunkrate``) and counts credit in
+proportion to the time that has passed. ``resetTiming(now)`` makes a full
+chunk due at ``now``; ``getChunksToSend(now)`` yields a request whenever a
+whole chunk of credit has built up (all of it at once if aggregating);
+``changeRate(newRate, now)`` -- called for each number arriving on its
+"inbox" -- credits the time so far at the old rate and then keeps
+``chunksize`` and changes the period (``timestep = chunksize/rate``), the
+rest of the current chunk due at the new rate. A rate of 0 or less stops
+requests until a positive rate arrives.
+
+Both have ``shutdown()``, which takes one message from "control" and says
+whether it was a ``producerFinished`` or ``shutdownMicroprocess`` (which
+it forwards to "signal").
+
+``MessageRateLimit(messages_per_second, buffer=60, **argd)``: it waits
+until ``buffer`` messages are waiting in its inbox (or a
 ``producerFinished`` arrives), then passes them on, one every
-``1/messages_per_second`` seconds at most; when the inbox runs dry it waits
-for the next message (no catching up in bursts). ``hardlimit`` (a keyword)
-limits its inbox to that many messages, so that senders get
-``noSpaceInBox`` -- keep it at least ``buffer``, or it can never start.
+``interval = 1/(1.1*messages_per_second)`` seconds at most (as in 1.x, it
+allows 10% more than the nominal rate); when the inbox runs dry it waits
+for the next message (no catching up in bursts). ``hardlimit`` (a keyword
+or class attribute) limits its inbox to that many messages once the buffer
+has filled, so that senders get ``noSpaceInBox``; 0 or None (the default)
+means no limit. While it is still filling its buffer it passes other
+control messages on to "signal".
 
-``OnDemandLimit()``: each message on "slidecontrol" (for example "NEXT")
-lets one message from "inbox" through; requests made while the inbox is
-empty are remembered and served as messages arrive.
+``OnDemandLimit()``: each ``"NEXT"`` on "slidecontrol" lets one message
+from "inbox" through (anything else there is ignored); requests made while
+the inbox is empty are remembered and served as messages arrive.
 
 Termination
 -----------
 ``ByteRate_RequestControl`` and ``VariableByteRate_RequestControl`` stop on
 ``producerFinished`` or ``shutdownMicroprocess`` on "control", forwarding
-it to "signal"; otherwise they run for ever.
+it to "signal"; other control messages are discarded. Otherwise they run
+for ever.
 
 ``MessageRateLimit`` on ``shutdownMicroprocess`` forwards it and stops at
 once (discarding what it holds); on ``producerFinished`` it first passes on
@@ -101,79 +136,51 @@ everything it holds, still at the limited rate, then forwards the
 then forwards it and stops.
 """
 
-import math
+import logging
+import time
 
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 
-DEFAULT_CHUNKRATE = 10
+_log = logging.getLogger(__name__)
 
-# Timers fire exactly when due, but float arithmetic may put "now" a hair
-# before a computed due time; this slack stops that from re-arming a timer
-# for the same instant.
+# Times and credit are floats: this slack stops a value that lands a hair
+# below a due time or a whole number from being counted as short of it.
 _EPSILON = 1e-9
+_RELATIVE_SLACK = 1e-6
 
 
-class _ChunkSchedule(object):
-    """Which chunk sizes are due by a given time, for a steady rate."""
-
-    def __init__(self, rate, chunksize, chunkrate, start, immediate=True):
-        if chunksize is not None and chunkrate is not None:
-            raise ValueError("give chunksize or chunkrate, not both")
-        self.rate = rate
-        self.start = start
-        self.sent = 0
-        self.total = 0
-        self.offset = 0 if immediate else 1
-        if rate <= 0:
-            self.chunkrate = 0
-            self.chunksize = 0
-            return
-        if chunksize is None:
-            self.chunkrate = DEFAULT_CHUNKRATE if chunkrate is None else chunkrate
-            self.chunksize = rate / self.chunkrate
-        else:
-            if chunksize <= 0:
-                raise ValueError("chunksize must be positive, got %r" % (chunksize,))
-            self.chunksize = chunksize
-            self.chunkrate = rate / chunksize
-
-    def nextDue(self):
-        """When the next chunk is due, or None if none ever will be."""
-        if self.chunkrate <= 0:
-            return None
-        return self.start + (self.sent + self.offset) / self.chunkrate
-
-    def take(self, now):
-        """The sizes of the chunks due by ``now`` (zero sizes left out), marking them sent."""
-        if self.chunkrate <= 0:
-            return []
-        due = math.floor((now - self.start) * self.chunkrate + _EPSILON) + 1 - self.offset
-        sizes = []
-        while self.sent < due:
-            self.sent += 1
-            total = math.floor(self.sent * self.chunksize + _EPSILON)
-            size = total - self.total
-            self.total = total
-            if size > 0:
-                sizes.append(size)
-        return sizes
+def _isShutdown(msg):
+    return isinstance(msg, (producerFinished, shutdownMicroprocess))
 
 
 class _TimedComponent(component):
-    """A component that sleeps on one scheduler timer at a time."""
+    """A component that reads its scheduler's clock and sleeps on one timer at a time."""
 
     _timer = None
 
+    def _now(self):
+        """The scheduler's clock once activated; the wall clock before that."""
+        clock = getattr(self.scheduler, "clock", None)
+        return time.time() if clock is None else clock()
+
     def _wakeAt(self, when):
-        """Make sure this component is woken at ``when`` (None: no wake-up needed)."""
+        """Arrange to be woken at ``when`` (None: not needed).
+
+        Returns False if the scheduler has no timers (one with only 1.x's
+        interface): the caller must then not sleep.
+        """
+        callAt = getattr(self.scheduler, "callAt", None)
+        if callAt is None:
+            return when is None
         if self._timer is not None:
             if when is not None and self._timer.when == when:
-                return
+                return True
             self._timer.cancel()
             self._timer = None
         if when is not None:
-            self._timer = self.scheduler.callAt(when, self._timerFired)
+            self._timer = callAt(when, self._timerFired)
+        return True
 
     def _timerFired(self):
         self._timer = None
@@ -188,9 +195,23 @@ class _TimedComponent(component):
         self._cancelTimer()
         super().stop()
 
+    def shutdown(self):
+        """Take one message from "control": True (forwarding it) if it says stop."""
+        if not self.dataReady("control"):
+            return False
+        msg = self.recv("control")
+        if _isShutdown(msg):
+            self.send(msg, "signal")
+            return True
+        return False
 
-def _isShutdown(msg):
-    return isinstance(msg, (producerFinished, shutdownMicroprocess))
+    def _shutdownRequested(self):
+        """Look at every waiting control message; True once one said stop."""
+        while self.dataReady("control"):
+            if self.shutdown():
+                self._cancelTimer()
+                return True
+        return False
 
 
 class ByteRate_RequestControl(_TimedComponent):
@@ -205,47 +226,74 @@ class ByteRate_RequestControl(_TimedComponent):
 
     def __init__(self, rate=100000, chunksize=None, chunkrate=None, allowchunkaggregation=False):
         super().__init__()
-        if chunksize is not None and chunkrate is not None:
-            raise ValueError("give chunksize or chunkrate, not both")
+        if rate <= 0:
+            raise ValueError("rate must be positive, got %r" % (rate,))
+        if chunksize is None and chunkrate is not None:
+            chunksize = float(rate) / float(chunkrate)
+        else:
+            if chunksize is None:
+                chunksize = max(1, rate / 1000)
+            elif chunkrate is not None:
+                _log.warning("ByteRate_RequestControl: chunksize %r given, so chunkrate %r "
+                             "is ignored", chunksize, chunkrate)
+            chunkrate = rate / chunksize
+        if chunksize < 1.0:
+            raise ValueError("chunksize must be at least 1 (rate %r, chunksize %r)"
+                             % (rate, chunksize))
         self.rate = rate
         self.chunksize = chunksize
-        self.chunkrate = chunkrate
-        self.allowchunkaggregation = allowchunkaggregation
-        self.schedule = None
+        self.timestep = 1.0 / chunkrate
+        self.aggregate = allowchunkaggregation
+        self.nextTime = None
+        self.toSend = 0.0
 
-    def resetTiming(self, immediate=True):
-        """Start counting chunks from now, at the current rate."""
-        self.schedule = _ChunkSchedule(self.rate, self.chunksize, self.chunkrate,
-                                       self.scheduler.clock(), immediate)
+    def resetTiming(self, now=None):
+        """Start counting from ``now``: the first chunk is due at once."""
+        self.nextTime = self._origin = self._now() if now is None else now
+        self._periods = 0
+        self._requested = 0
+        self.toSend = 0.0
 
-    def getChunksToSend(self):
-        """The request sizes due now (aggregated into one if allowed)."""
-        sizes = self.schedule.take(self.scheduler.clock())
-        if self.allowchunkaggregation and len(sizes) > 1:
-            return [sum(sizes)]
-        return sizes
+    def _take(self):
+        """The whole items of credit not yet requested, now requested (0 if none)."""
+        # Totals are recomputed from the count of periods rather than summed,
+        # so neither the due times nor the credit drift.
+        total = int(self._periods * self.chunksize + _EPSILON)
+        chunk = total - self._requested
+        self._requested = total
+        self.toSend = self._periods * self.chunksize - total
+        return chunk
 
-    def handleInbox(self):
-        """Deal with the "inbox" (nothing to do here; see the variable-rate subclass)."""
+    def getChunksToSend(self, now=None):
+        """Generator: the request sizes due by ``now`` (one per chunk period, or one in all)."""
+        if now is None:
+            now = self._now()
+        if self.nextTime is None:
+            self.resetTiming(now)
+        while now + _EPSILON >= self.nextTime:
+            self._periods += 1
+            self.toSend += self.chunksize
+            self.nextTime = self._origin + self._periods * self.timestep
+            if not self.aggregate:
+                chunk = self._take()
+                if chunk:
+                    yield chunk
+        if self.aggregate:
+            chunk = self._take()
+            if chunk:
+                yield chunk
 
     def main(self):
         self.resetTiming()
-        while True:
-            while self.dataReady("control"):
-                msg = self.recv("control")
-                if _isShutdown(msg):
-                    self._cancelTimer()
-                    self.send(msg, "signal")
-                    return
-            self.handleInbox()
-            for size in self.getChunksToSend():
-                self.send(size, "outbox")
-            self._wakeAt(self.schedule.nextDue())
-            self.pause()
+        while not self._shutdownRequested():
+            for chunk in self.getChunksToSend():
+                self.send(chunk, "outbox")
+            if self._wakeAt(self.nextTime):
+                self.pause()
             yield 1
 
 
-class VariableByteRate_RequestControl(ByteRate_RequestControl):
+class VariableByteRate_RequestControl(_TimedComponent):
     """VariableByteRate_RequestControl([rate][, chunksize][, chunkrate][, allowchunkaggregation])
     -> like ByteRate_RequestControl, with the rate changed by numbers sent to its inbox.
     """
@@ -255,37 +303,133 @@ class VariableByteRate_RequestControl(ByteRate_RequestControl):
     Outboxes = {"outbox": "Requests: the number of items wanted (an int)",
                 "signal": "The shutdown message that stopped it"}
 
-    def handleInbox(self):
-        while self.dataReady("inbox"):
-            newRate = self.recv("inbox")
-            for size in self.getChunksToSend():
-                self.send(size, "outbox")
-            self.rate = newRate
-            self.resetTiming(immediate=False)
+    def __init__(self, rate=100000, chunksize=None, chunkrate=10, allowchunkaggregation=False):
+        super().__init__()
+        if chunksize is None:
+            chunksize = float(rate) / float(chunkrate)
+        elif rate > 0:
+            chunkrate = rate / chunksize
+        if chunksize < 1.0:
+            raise ValueError("chunksize must be at least 1 (rate %r, chunksize %r)"
+                             % (rate, chunksize))
+        self.rate = rate
+        self.chunksize = chunksize
+        self.timestep = 1.0 / chunkrate if rate > 0 else float("inf")
+        self.aggregate = allowchunkaggregation
+        self.nextTime = None
+        self.lastTime = None
+        self.toSend = 0.0
+
+    def _period(self, rate):
+        """Seconds per chunk at ``rate`` (infinite: no chunks at all)."""
+        return self.chunksize / rate if rate > 0 else float("inf")
+
+    def resetTiming(self, now=None):
+        """Start counting from ``now``, with a whole chunk due at ``now``."""
+        if now is None:
+            now = self._now()
+        self.nextTime = self._origin = now
+        self._periods = 0
+        self.toSend = 0.0
+        self.lastTime = now - self.timestep
+        self._chunksTaken = 0
+        self._requested = 0
+
+    def _credit(self, now):
+        """Add credit for the time since the last count, at the current rate."""
+        if now > self.lastTime:
+            if self.rate > 0:
+                self.toSend += ((now - self.lastTime) / self.timestep) * self.chunksize
+            self.lastTime = now
+
+    def _chunkDue(self):
+        # A timer fires exactly at the due time, where the credit computed
+        # from float times may fall a hair short of a whole chunk.
+        return self.toSend >= self.chunksize * (1 - _RELATIVE_SLACK)
+
+    def getChunksToSend(self, now=None):
+        """Generator: the requests that the credit built up by ``now`` pays for."""
+        if now is None:
+            now = self._now()
+        if self.nextTime is None:
+            self.resetTiming(now)
+        if now + _EPSILON >= self.nextTime:
+            self._credit(now)
+            while self.nextTime <= now + _EPSILON:
+                # Counted from the last change of rate, not summed: no drift.
+                self._periods += 1
+                self.nextTime = self._origin + self._periods * self.timestep
+        while self._chunkDue():
+            if self.aggregate:
+                chunk = int(self.toSend + self.chunksize * _RELATIVE_SLACK)
+                self.toSend -= chunk
+            else:
+                # One chunk's worth of credit; the whole numbers requested
+                # follow the running total, so a chunksize of 33.3 gives
+                # 33, 33, 34.
+                self.toSend -= self.chunksize
+                self._chunksTaken += 1
+                total = int(self._chunksTaken * self.chunksize + _EPSILON)
+                chunk = total - self._requested
+                self._requested = total
+            if chunk:
+                yield chunk
+
+    def changeRate(self, newRate, now=None):
+        """From ``now`` on, request at ``newRate``; the chunk in progress finishes at the new rate."""
+        if newRate == self.rate:
+            return
+        if now is None:
+            now = self._now()
+        if self.nextTime is None:
+            self.resetTiming(now)
+        self._credit(now)
+        remaining = max(0.0, 1.0 - self.toSend / self.chunksize)
+        self.rate = newRate
+        self.timestep = self._period(newRate)
+        self.nextTime = now + self.timestep * remaining if newRate > 0 else float("inf")
+        self._origin = self.nextTime
+        self._periods = 0
+
+    def main(self):
+        self.resetTiming(self._now())
+        while not self._shutdownRequested():
+            now = self._now()
+            while self.dataReady("inbox"):
+                self.changeRate(self.recv("inbox"), now)
+            for chunk in self.getChunksToSend(now):
+                self.send(chunk, "outbox")
+            due = self.nextTime if self.nextTime != float("inf") else None
+            if self._wakeAt(due):
+                self.pause()
+            yield 1
 
 
 class MessageRateLimit(_TimedComponent):
-    """MessageRateLimit(messages_per_second[, buffer]) -> passes messages on at a limited rate."""
+    """MessageRateLimit(messages_per_second[, buffer][, hardlimit=n])
+    -> passes messages on at a limited rate.
+    """
 
     Inboxes = {"inbox": "Messages to pass on",
                "control": "producerFinished (finish passing on, then stop) or "
                           "shutdownMicroprocess (stop now)"}
-    Outboxes = {"outbox": "The messages, no faster than messages_per_second",
-                "signal": "The shutdown message, when it stops"}
+    Outboxes = {"outbox": "The messages, no faster than the rate",
+                "signal": "The shutdown message, when it stops (and, while buffering, "
+                          "any other control message)"}
 
-    hardlimit = None
+    hardlimit = 0
 
     def __init__(self, messages_per_second, buffer=60, **argd):
         super().__init__(**argd)
         if messages_per_second <= 0:
-            raise ValueError("messages_per_second must be positive")
+            raise ValueError("messages_per_second must be positive, got %r"
+                             % (messages_per_second,))
         self.mps = messages_per_second
         self.buffer = buffer
-        if self.hardlimit is not None:
-            self.setInboxSize("inbox", self.hardlimit)
+        self.interval = 1.0 / (messages_per_second * 1.1)
 
-    def _checkControl(self):
-        """Returns "stop" on shutdownMicroprocess; records producerFinished."""
+    def _checkControl(self, buffering):
+        """"stop" on shutdownMicroprocess; records producerFinished in ``self.finishing``."""
         while self.dataReady("control"):
             msg = self.recv("control")
             if isinstance(msg, shutdownMicroprocess):
@@ -293,31 +437,39 @@ class MessageRateLimit(_TimedComponent):
                 return "stop"
             if isinstance(msg, producerFinished):
                 self.finishing = msg
+            elif buffering:
+                self.send(msg, "signal")
         return None
+
+    def _buffered(self):
+        return self.dataReady("inbox") >= self.buffer or self.finishing is not None
 
     def main(self):
         self.finishing = None
-        while self.dataReady("inbox") < self.buffer and self.finishing is None:
-            if self._checkControl() == "stop":
+        while not self._buffered():
+            if self._checkControl(buffering=True) == "stop":
                 return
-            if self.dataReady("inbox") >= self.buffer or self.finishing is not None:
+            if self._buffered():
                 break
             self.pause()
             yield 1
-        interval = 1.0 / self.mps
-        nextSend = self.scheduler.clock()
+        if self.hardlimit:
+            self.setInboxSize("inbox", self.hardlimit)
+        nextSend = self._now()
         while True:
-            if self._checkControl() == "stop":
+            if self._checkControl(buffering=False) == "stop":
                 self._cancelTimer()
                 return
             if self.dataReady("inbox"):
-                now = self.scheduler.clock()
+                now = self._now()
                 if now + _EPSILON >= nextSend:
                     slot = max(nextSend, now)
                     self.send(self.recv("inbox"), "outbox")
-                    nextSend = slot + interval
+                    nextSend = slot + self.interval
                     continue
-                self._wakeAt(nextSend)
+                if not self._wakeAt(nextSend):
+                    yield 1
+                    continue
             elif self.finishing is not None:
                 self._cancelTimer()
                 self.send(self.finishing, "signal")
@@ -332,7 +484,7 @@ class OnDemandLimit(component):
     Inboxes = {"inbox": "Messages to pass on, on demand",
                "control": "producerFinished (serve what is left, then stop) or "
                           "shutdownMicroprocess (stop now)",
-               "slidecontrol": "Requests (for example \"NEXT\"): one message each"}
+               "slidecontrol": "\"NEXT\": pass one message on (anything else is ignored)"}
     Outboxes = {"outbox": "One message per request",
                 "signal": "The shutdown message, when it stops"}
 
@@ -348,8 +500,8 @@ class OnDemandLimit(component):
                 if isinstance(msg, producerFinished):
                     finishing = msg
             while self.dataReady("slidecontrol"):
-                self.recv("slidecontrol")
-                demand += 1
+                if self.recv("slidecontrol") == "NEXT":
+                    demand += 1
             while demand and self.dataReady("inbox"):
                 self.send(self.recv("inbox"), "outbox")
                 demand -= 1
@@ -360,7 +512,7 @@ class OnDemandLimit(component):
             yield 1
 
 
-__kamaelia_components__ = (ByteRate_RequestControl,
+__kamaelia_components__ = (MessageRateLimit,
+                           ByteRate_RequestControl,
                            VariableByteRate_RequestControl,
-                           MessageRateLimit,
                            OnDemandLimit)
