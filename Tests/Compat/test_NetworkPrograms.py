@@ -1,0 +1,78 @@
+"""Kamaelia 1.x programs using TCP and UDP on 127.0.0.1 run unchanged, with 1.x's output.
+
+1.x programs name their port, so each test picks a free one and passes it
+on the command line. Each program runs as its own process; "finished"
+shows that ``run()`` returned.
+"""
+
+import textwrap
+
+
+def expected(text):
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def test_single_server_serves_one_tcp_client_turns_a_second_away_and_signals_when_it_leaves(
+        runProgram, assertRanCleanly, freePort):
+    result = runProgram("singleserver_client", freePort())
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        client got back: b'HELLO\\n'
+        client got back: b'KAMAELIA\\n'
+        client got back: b'WORLD\\n'
+        SECOND-CLIENT signal producerFinished
+        SERVER-IN data b'hello\\n'
+        SERVER-IN data b'kamaelia\\n'
+        SERVER-IN data b'world\\n'
+        SERVER-IN control producerFinished
+        SHUTDOWN control producerFinished
+        TALKER control producerFinished
+        finished
+        """)
+
+
+def test_fast_restart_server_echo_with_tracers_ends_on_serverShutdown_and_rebinds_its_port(
+        runProgram, assertRanCleanly, freePort):
+    result = runProgram("fastrestart_echo", freePort())
+    assertRanCleanly(result)
+    round = expected("""
+        client got back: b'one\\n'
+        client got back: b'two\\n'
+        SERVER-IN data b'one\\n'
+        SERVER-IN data b'two\\n'
+        SERVER-IN data b'quit\\n'
+        SERVER-IN control socketShutdown
+        SERVER-OUT data b'one\\n'
+        SERVER-OUT data b'two\\n'
+        SERVER-OUT data b'quit\\n'
+        SERVER-OUT control producerFinished
+        TALKER control producerFinished
+        """)
+    assert result.stdout == ("round 1\n" + round + "round 2\n" + round + expected("""
+        protocol arguments: ['localip', 'localport', 'peer', 'peerport']
+        peer address: 127.0.0.1 local port is PORT: True
+        finished
+        """))
+
+
+def test_udp_simple_peers_carry_datagrams_one_way(runProgram, assertRanCleanly, freeUdpPort):
+    result = runProgram("udp_peers", "oneway", freeUdpPort())
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        received b'one' from 127.0.0.1
+        received b'two' from 127.0.0.1
+        received b'three' from 127.0.0.1
+        finished
+        """)
+
+
+def test_udp_request_client_gets_the_answer_after_its_data_source_has_finished(
+        runProgram, assertRanCleanly, freeUdpPort):
+    """1.x peers ignore "control": the client peer of Pipeline(DataSource([b"ping"]),
+    SimplePeer(...), Receiver) still receives the answer after the source's producerFinished."""
+    result = runProgram("udp_peers", "echo", freeUdpPort())
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        received b'PING' from 127.0.0.1
+        finished
+        """)
