@@ -307,6 +307,79 @@ class DataChunker(_StopsOnProducerFinished):
             self.send(self.encodeChunk(self.recv("inbox")), "outbox")
 
 
+class _ChunkBuffer(object):
+    """The stream received but not yet sent, split at sync markers as pieces arrive.
+
+    ``feed(piece, sync)`` returns the texts that ended at a marker: each is
+    a whole chunk (marker first), or text from before the first marker.
+    Pieces are kept in a list and joined only when a marker turns up, and
+    only the few characters a marker could still straddle are searched
+    again, so a chunk arriving in many small pieces costs linear time.
+    """
+
+    def __init__(self):
+        self._clear()
+
+    def _clear(self):
+        self._parts = []
+        self._length = 0
+        self._head = None        # the first len(sync) items of the buffer (all, while shorter)
+        self._tail = None        # the last len(sync) - 1 items
+        self._searchFrom = 0     # no marker starts before this offset
+
+    def _hold(self, text, sync):
+        """Make ``text`` (after the last marker found) the whole buffer."""
+        n = len(sync)
+        self._parts = [text]
+        self._length = len(text)
+        self._head = text[:n]
+        self._tail = text[max(0, len(text) - n + 1):]
+        self._searchFrom = max(n if self._head == sync else 0, len(text) - n + 1)
+
+    def feed(self, piece, sync):
+        if isinstance(piece, (bytearray, memoryview)):
+            piece = bytes(piece)
+        if not self._parts:
+            self._head = self._tail = piece[:0]
+        n = len(sync)
+        oldLength = self._length
+        self._parts.append(piece)
+        self._length += len(piece)
+        if not n:
+            return []
+        if len(self._head) < n:
+            self._head = (self._head + piece)[:n]
+        # A buffer starting with a marker ends at the next one; otherwise the
+        # text before the first marker is left over from a chunk never seen.
+        start = n if self._head == sync else 0
+        known = self._tail + piece
+        knownStart = oldLength - len(self._tail)
+        found = known.find(sync, max(0, max(start, self._searchFrom) - knownStart))
+        if found == -1:
+            self._tail = known[max(0, len(known) - n + 1):]
+            self._searchFrom = max(start, self._length - n + 1)
+            return []
+        text = piece[:0].join(self._parts)
+        position = knownStart + found
+        chunks = [text[:position]]
+        while True:
+            following = text.find(sync, position + n)
+            if following == -1:
+                break
+            chunks.append(text[position:following])
+            position = following
+        self._hold(text[position:], sync)
+        return chunks
+
+    def takeAll(self):
+        """Everything buffered (None if nothing), leaving the buffer empty."""
+        if not self._parts:
+            return None
+        text = self._parts[0][:0].join(self._parts)
+        self._clear()
+        return text
+
+
 class DataDeChunker(_StopsOnProducerFinished):
     """DataDeChunker([syncmessage]) -> sends each whole message found in the pieces received.
 
@@ -323,8 +396,7 @@ class DataDeChunker(_StopsOnProducerFinished):
         super().__init__()
         self.syncmessage = syncmessage
         self.last_message = None
-        self._buffer = ""
-        self._searchFrom = 0
+        self._chunks = _ChunkBuffer()
 
     def unEscapeSyncMessage(self, message):
         """Undo DataChunker's escaping of ``message``."""
@@ -352,34 +424,15 @@ class DataDeChunker(_StopsOnProducerFinished):
             return
         self.send(message, "outbox")
 
-    def _collect(self, piece):
-        """Add ``piece`` to the buffer and send every chunk that is now complete."""
-        if not self._buffer:
-            self._buffer = bytes(piece) if isinstance(piece, _BYTESLIKE) else piece
-            self._searchFrom = 0
-        else:
-            self._buffer = self._buffer + piece
-        sync = _syncFor(self.syncmessage, self._buffer)
-        if not sync:
-            return
-        while True:
-            buffer = self._buffer
-            # The buffer normally starts with a marker: the next one ends the chunk.
-            start = len(sync) if buffer[:len(sync)] == sync else 0
-            found = buffer.find(sync, max(start, self._searchFrom))
-            if found == -1:
-                self._searchFrom = max(start, len(buffer) - len(sync) + 1)
-                return
-            self._buffer = buffer[found:]
-            self._searchFrom = 0
-            self._sendChunk(buffer[:found])
-
     def handleInbox(self):
         while self.dataReady("inbox"):
-            self._collect(self.recv("inbox"))
+            piece = self.recv("inbox")
+            for chunk in self._chunks.feed(piece, _syncFor(self.syncmessage, piece)):
+                self._sendChunk(chunk)
         if self.shouldFlush():
-            chunk, self._buffer, self._searchFrom = self._buffer, self._buffer[:0], 0
-            self._sendChunk(chunk)
+            chunk = self._chunks.takeAll()
+            if chunk is not None:
+                self._sendChunk(chunk)
 
 
 __kamaelia_components__ = (Framer, DeFramer, DataChunker, DataDeChunker)

@@ -462,10 +462,13 @@ def test_a_text_file_through_DataChunker_and_DataDeChunker_in_20_character_piece
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(alphabet="XY%5a\n"), max_size=6),
+       st.text(alphabet="XY%5a\n"),
        st.lists(st.integers(1, 9), min_size=1, max_size=20),
        st.sampled_from(["XX", "XXXX", "%%", "Ya"]))
-def test_any_messages_cut_anywhere_come_back_whole_and_in_order(messages, cuts, sync):
-    stream = "".join(chunk(m, sync) for m in messages)
+def test_any_messages_cut_anywhere_come_back_whole_and_in_order(messages, lost, cuts, sync):
+    """Joining mid-chunk too: the stream starts with the escaped end of a chunk never seen."""
+    remnant = escape(lost, sync)[1:]
+    stream = remnant + "".join(chunk(m, sync) for m in messages)
     h = ComponentHarness(DataDeChunker(syncmessage=sync))
     position, i = 0, 0
     while position < len(stream):
@@ -475,6 +478,18 @@ def test_any_messages_cut_anywhere_come_back_whole_and_in_order(messages, cuts, 
     h.put("end", "flush")
     h.runUntilIdle()
     assert h.getAll("outbox") == messages
+
+
+def test_a_long_stream_in_many_pieces_with_many_chunks_per_piece_comes_back_whole():
+    messages = [("message %d " % n) * (n % 7) for n in range(3000)] + ["x" * 200000]
+    stream = b"".join(DataChunker().encodeChunk(m.encode()) for m in messages)
+    h = ComponentHarness(DataDeChunker())
+    for i in range(0, len(stream), 997):
+        h.put(stream[i:i + 997])
+        h.runUntilIdle()
+    h.put("flush", "flush")
+    h.runUntilIdle()
+    assert h.getAll("outbox") == [m.encode() for m in messages]
 
 
 def test_the_example_usage_prints_what_the_docstring_says():
