@@ -46,12 +46,13 @@ digits cannot name a higher one (``ValueError``).
 """
 
 import re
+from typing import AnyStr, Optional
 
 _HEX_TOKEN = re.compile(r"%[0-9a-f]{2}")
 _HEX_TOKEN_BYTES = re.compile(rb"%[0-9a-f]{2}")
 
 
-def _forbiddenCodes(message, substring):
+def _forbiddenCodes(message: AnyStr, substring: Optional[AnyStr]) -> set[int]:
     """The set of code points (or byte values) to escape besides ``%``."""
     if substring is None:
         return set()
@@ -66,23 +67,21 @@ def _forbiddenCodes(message, substring):
     return codes
 
 
-def _token(code):
+def _token(code: int) -> str:
     return "%%%02x" % code
 
 
-def escape(message, substring=None):
+def escape(message: AnyStr, substring: Optional[AnyStr] = None) -> AnyStr:
     """A copy of ``message`` with ``%`` and every character of ``substring`` as ``%hh``."""
     codes = _forbiddenCodes(message, substring)
     codes.add(ord("%"))
     if isinstance(message, str):
         return message.translate({code: _token(code) for code in codes})
-    table = [bytes((value,)) for value in range(256)]
-    for code in codes:
-        table[code] = _token(code).encode("ascii")
-    return b"".join(table[value] for value in message)
+    forbidden = re.compile(b"[%s]" % b"".join(re.escape(bytes((code,))) for code in sorted(codes)))
+    return forbidden.sub(lambda match: b"%%%02x" % match.group()[0], bytes(message))
 
 
-def unescape(message, substring=None):
+def unescape(message: AnyStr, substring: Optional[AnyStr] = None) -> AnyStr:
     """Undo ``escape(message, substring)``; text that is not one of its tokens is kept."""
     codes = _forbiddenCodes(message, substring)
     codes.add(ord("%"))

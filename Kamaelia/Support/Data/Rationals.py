@@ -46,18 +46,19 @@ and denom/neglimit and truncated to ``int``.
 """
 
 import math
+from typing import Iterator
 
 
-def gcd(a, b):
+def gcd(a: int, b: int) -> int:
     """The greatest common divisor of ``a`` and ``b`` (Euclid, with Python's ``%``)."""
     while b:
         a, b = b, a % b
     return a
 
 
-def _continuedFraction(x, terms):
+def _continuedFraction(x: float, terms: int) -> list[int]:
     """Up to ``terms`` continued-fraction terms of ``x`` >= 0, fewer if it ends exactly."""
-    expansion = []
+    expansion: list[int] = []
     while len(expansion) < terms:
         whole = math.floor(x)
         expansion.append(int(whole))
@@ -68,7 +69,7 @@ def _continuedFraction(x, terms):
     return expansion
 
 
-def _convergents(expansion):
+def _convergents(expansion: list[int]) -> Iterator[tuple[int, int]]:
     """(p, q) for each prefix of the continued fraction ``expansion``, shortest first."""
     p, previousP = 1, 0
     q, previousQ = 0, 1
@@ -78,7 +79,7 @@ def _convergents(expansion):
         yield p, q
 
 
-def rational(floatval, maxdepth=10):
+def rational(floatval: float, maxdepth: int = 10) -> tuple[int, int]:
     """(numerator, denominator) of a simple fraction for ``floatval``; see the module docs."""
     if maxdepth < 1:
         raise ValueError("maxdepth must be at least 1, not %r" % (maxdepth,))
@@ -95,7 +96,7 @@ def rational(floatval, maxdepth=10):
     return (-num if floatval < 0 else num, denom)
 
 
-def limit(fraction, poslimit, neglimit):
+def limit(fraction: tuple[int, int], poslimit: float, neglimit: float) -> tuple[int, int]:
     """``fraction`` scaled down (both terms truncated to int) to fit the limits, if it does not."""
     num, denom = fraction
     if neglimit <= num <= poslimit and neglimit <= denom <= poslimit:
