@@ -40,6 +40,15 @@ unregisters it and removes the outbox. ``removeReader``/``removeWriter``/
 ``removeExceptional`` cancel a request. Exceptional conditions (TCP urgent
 data) are watched with a secondary epoll object for ``EPOLLPRI`` (Linux).
 
+What epoll refuses -- regular files, objects without a descriptor -- is
+polled instead, as 1.x polled everything: each step the Selector calls
+``select.select(readers, writers, exceptionals, 0)`` through this module's
+attribute ``select`` (so a test may replace it with a stand-in, as 1.x's
+tests did), and sleeps ``pollInterval`` seconds (0.05, 1.x's select
+timeout) on a timer between polls while such objects are watched. An object
+that ``select`` rejects too is dropped with a warning, or, with the module
+flag ``FAILHARD`` set, the error propagates.
+
 The Selector registers itself with the coordinating assistant tracker as
 the service "selector" (its "notify" inbox) and "selectorshutdown" (its
 "control" inbox). ``getSelectorServices(tracker)`` returns
@@ -72,6 +81,8 @@ a fresh one. ``stop()`` deregisters the services.
 
 import logging
 import select
+from select import EPOLLPRI as _EPOLLPRI
+from select import epoll as _epoll
 
 from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent
 from Axon.Ipc import shutdown
@@ -98,10 +109,13 @@ class Selector(AdaptiveCommsComponent):
     Outboxes = {"outbox": "Not used", "signal": "Not used"}
 
     idleTimeout = 3.5
+    pollInterval = 0.05
 
     def __init__(self, **argd):
         super().__init__(**argd)
         self.watching = ({}, {}, {})   # kind -> {selectable: outboxname}
+        self._polled = ([], [], [])    # kind -> selectables epoll refused, in request order
+        self._pollTimer = None
         self._ready = []
         self._priPoll = None
         self._priFds = {}
@@ -146,19 +160,26 @@ class Selector(AdaptiveCommsComponent):
         outbox = self.addOutbox(_BOXPREFIX[kind])
         self.link((self, outbox), replyService)
         self.watching[kind][selectable] = outbox
-        if kind == READERS:
-            self.scheduler.addReader(selectable, self._ready_cb, READERS, selectable)
-        elif kind == WRITERS:
-            self.scheduler.addWriter(selectable, self._ready_cb, WRITERS, selectable)
-        else:
-            self._watchExceptional(selectable)
+        try:
+            if kind == READERS:
+                self.scheduler.addReader(selectable, self._ready_cb, READERS, selectable)
+            elif kind == WRITERS:
+                self.scheduler.addWriter(selectable, self._ready_cb, WRITERS, selectable)
+            else:
+                self._watchExceptional(selectable)
+        except (ValueError, TypeError, AttributeError, OSError):
+            # epoll cannot take it (a regular file, no descriptor): poll it.
+            self._polled[kind].append(selectable)
 
     def removeSelectable(self, kind, selectable):
         """Stop watching ``selectable`` for ``kind`` (ignored if not watched)."""
         outbox = self.watching[kind].pop(selectable, None)
         if outbox is None:
             return
-        if kind == READERS:
+        polled = self._polled[kind]
+        if any(item is selectable for item in polled):
+            polled[:] = [item for item in polled if item is not selectable]
+        elif kind == READERS:
             self.scheduler.removeReader(selectable)
         elif kind == WRITERS:
             self.scheduler.removeWriter(selectable)
@@ -174,12 +195,12 @@ class Selector(AdaptiveCommsComponent):
         return None
 
     def _watchExceptional(self, selectable):
-        if self._priPoll is None:
-            self._priPoll = select.epoll()
-            self.scheduler.addReader(self._priPoll.fileno(), self._exceptionalReady)
         fd = selectable if isinstance(selectable, int) else selectable.fileno()
+        if self._priPoll is None:
+            self._priPoll = _epoll()
+            self.scheduler.addReader(self._priPoll.fileno(), self._exceptionalReady)
+        self._priPoll.register(fd, _EPOLLPRI)
         self._priFds[fd] = selectable
-        self._priPoll.register(fd, select.EPOLLPRI)
 
     def _unwatchExceptional(self, selectable):
         fd = selectable if isinstance(selectable, int) else selectable.fileno()
@@ -228,6 +249,44 @@ class Selector(AdaptiveCommsComponent):
         self._idleExpired = True
         self._deliveryWake()
 
+    # -- polling what epoll refused -------------------------------------------------
+
+    def _pollTimeout(self):
+        self._pollTimer = None
+        self._deliveryWake()
+
+    def _cancelPollTimer(self):
+        if self._pollTimer is not None:
+            self._pollTimer.cancel()
+            self._pollTimer = None
+
+    def _dropUnselectable(self, error):
+        """``select`` raised ``error``: drop every polled object it rejects on its own."""
+        if FAILHARD:
+            raise error
+        for kind in (READERS, WRITERS, EXCEPTIONALS):
+            for selectable in list(self._polled[kind]):
+                lists = ([], [], [])
+                lists[kind].append(selectable)
+                try:
+                    select.select(*lists, 0)
+                except (ValueError, TypeError, OSError) as e:
+                    _log.warning("%s: cannot watch %r (%s); dropping the request",
+                                 self.name, selectable, e)
+                    self.removeSelectable(kind, selectable)
+
+    def pollSelectables(self):
+        """Poll the objects epoll refused with ``select.select``; queue those that are ready."""
+        try:
+            ready = select.select(list(self._polled[READERS]), list(self._polled[WRITERS]),
+                                  list(self._polled[EXCEPTIONALS]), 0)
+        except (ValueError, TypeError, OSError) as e:
+            self._dropUnselectable(e)
+            return
+        for kind, selectables in zip((READERS, WRITERS, EXCEPTIONALS), ready):
+            for selectable in selectables:
+                self._ready.append((kind, selectable))
+
     def main(self):
         while True:
             self.handleNotify()
@@ -236,12 +295,20 @@ class Selector(AdaptiveCommsComponent):
                     self._shuttingDown = True
                     self._deregister()
                     self._cancelIdleTimer()
+            if any(self._polled):
+                self.pollSelectables()
             ready, self._ready = self._ready, []
             for kind, selectable in ready:
                 outbox = self.watching[kind].get(selectable)
                 if outbox is not None:
                     self.send(selectable, outbox)
                     self.removeSelectable(kind, selectable)
+            if any(self._polled):
+                if self._pollTimer is None:
+                    self._pollTimer = self.scheduler.callLater(self.pollInterval,
+                                                               self._pollTimeout)
+            else:
+                self._cancelPollTimer()
             if self._anythingWatched():
                 self._cancelIdleTimer()
             else:
@@ -267,6 +334,7 @@ class Selector(AdaptiveCommsComponent):
         """Deregister the services and stop watching everything (idempotent)."""
         self._deregister()
         self._cancelIdleTimer()
+        self._cancelPollTimer()
         for kind in (READERS, WRITERS, EXCEPTIONALS):
             for selectable in list(self.watching[kind]):
                 self.removeSelectable(kind, selectable)
