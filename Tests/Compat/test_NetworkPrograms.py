@@ -55,6 +55,41 @@ def test_fast_restart_server_echo_with_tracers_ends_on_serverShutdown_and_rebind
         """))
 
 
+def test_simple_server_protocol_traced_with_a_forwarding_console_echoer_echoes_and_shuts_down(
+        runProgram, assertRanCleanly, freePort):
+    """ConsoleEchoer(forwarder=True, tag=...) writes str(item) with no newline added and forwards it;
+    socketShutdown from the server reaches every stage of the handler."""
+    result = runProgram("simpleserver_trace", freePort())
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        [server] b'one\\n'client got back: b'one\\n'
+        [server] b'two\\n'client got back: b'two\\n'
+        [server] b'three\\n'client got back: b'three\\n'
+        BEFORE-ECHO data b'one\\n'
+        BEFORE-ECHO data b'two\\n'
+        BEFORE-ECHO data b'three\\n'
+        BEFORE-ECHO control socketShutdown
+        TALKER control producerFinished
+        finished
+        """)
+
+
+def test_server_with_no_activity_timeout_csa_closes_an_idle_connection(
+        runProgram, assertRanCleanly, freePort):
+    """TCPS.CSA = NoActivityTimeout(ConnectedSocketAdapter, timeout=0.3): a plain function as the
+    CSA class attribute, called with the server as first argument, as 1.x's greylister used it."""
+    result = runProgram("timeout_server", freePort())
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        client got back: b'anyone there?\\n'
+        closed by the server after the timeout: True
+        and well before 2 s: True
+        CLIENT control producerFinished
+        CLIENT-SIGNAL control producerFinished
+        finished
+        """)
+
+
 def test_udp_simple_peers_carry_datagrams_one_way(runProgram, assertRanCleanly, freeUdpPort):
     result = runProgram("udp_peers", "oneway", freeUdpPort())
     assertRanCleanly(result)

@@ -6,8 +6,9 @@ Each connection to FastRestartServer(protocol=..., port=PORT) gets
 Pipeline(Tracer("SERVER-IN"), EchoUntilQuit(), Tracer("SERVER-OUT")): the
 data is echoed back, and on "quit" the protocol says producerFinished,
 which closes the connection from the server's side. The client is a
-TCPClient driven by a Talker; once its connection has closed, the Talker
-sends serverShutdown to the server, which ends, and so run() returns.
+TCPClient driven by an EchoTalker, which sends "quit" after its lines;
+once its connection has closed, the EchoTalker sends serverShutdown to the
+server, which ends, and so run() returns.
 
 The same system is then run a second time on the same port: the server
 closed its connection first, so that port is in TIME_WAIT, and only
@@ -18,7 +19,7 @@ Prints each round's answers and traces, and "finished".
 
 import sys
 
-from tracing import EVENTS, Tracer, describe, note, report
+from tracing import EVENTS, EchoTalker, Tracer, report
 
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
@@ -26,7 +27,6 @@ from Kamaelia.Chassis.ConnectedServer import FastRestartServer
 from Kamaelia.Chassis.Graphline import Graphline
 from Kamaelia.Chassis.Pipeline import Pipeline
 from Kamaelia.Internet.TCPClient import TCPClient
-from Kamaelia.IPC import serverShutdown
 
 PORT = int(sys.argv[1])
 LINES = [b"one\n", b"two\n"]
@@ -58,37 +58,12 @@ def protocol(**argd):
     return Pipeline(Tracer("SERVER-IN"), EchoUntilQuit(), Tracer("SERVER-OUT"))
 
 
-class Talker(component):
-    Outboxes = {"outbox": "lines for the server", "signal": "unused",
-                "serverctl": "serverShutdown for the server"}
-
-    def main(self):
-        for line in LINES:
-            self.send(line, "outbox")
-            answer = b""
-            while len(answer) < len(line):
-                while self.dataReady("inbox"):
-                    answer += self.recv("inbox")
-                if len(answer) < len(line):
-                    self.pause()
-                    yield 1
-            print("client got back:", answer)
-        self.send(b"quit\n", "outbox")
-        while not self.dataReady("control"):
-            while self.dataReady("inbox"):
-                self.recv("inbox")
-            self.pause()
-            yield 1
-        note("TALKER", "control", describe(self.recv("control")))
-        self.send(serverShutdown(), "serverctl")
-
-
 for round in (1, 2):
     print("round", round)
     Graphline(
         SERVER=FastRestartServer(protocol=protocol, port=PORT),
         CLIENT=TCPClient("127.0.0.1", PORT),
-        TALKER=Talker(),
+        TALKER=EchoTalker(LINES, closeWith=b"quit\n"),
         linkages={
             ("TALKER", "outbox"): ("CLIENT", "inbox"),
             ("CLIENT", "outbox"): ("TALKER", "inbox"),

@@ -15,6 +15,13 @@ components with a ``main`` generator, ``dataReady``/``recv``/``send`` and
   each request arriving on "inbox" (and, if ``unprompted``, the first one
   at once); asked for more than it has, it says producerFinished on
   "signal" and ends. It answers a Carousel's "requestNext".
+* ``EchoTalker(lines, closeWith=None)`` drives a TCPClient ("outbox" to its
+  "inbox", its "outbox" to "inbox", its "signal" to "control"): sends each
+  line, waits until as many bytes have come back, prints them; then sends
+  ``closeWith`` (for a server that closes on it) or, if None, says
+  producerFinished on "signal" (which closes the client's connection);
+  once the client says it has closed, sends ``serverShutdown()`` on
+  "serverctl" (link it to the server's "control").
 * ``report()`` prints the notes, one label at a time (labels sorted, each
   label's notes in the order they were made), so the output does not
   depend on how the scheduler interleaves independent components.
@@ -30,6 +37,7 @@ Example::
 
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
+from Kamaelia.IPC import serverShutdown
 
 EVENTS = []
 
@@ -108,6 +116,40 @@ class NameServer(component):
                     return
             self.pause()
             yield 1
+
+
+class EchoTalker(component):
+    Outboxes = {"outbox": "lines for the server",
+                "signal": "producerFinished to close the client (if closeWith is None)",
+                "serverctl": "serverShutdown for the server, once the client has closed"}
+
+    def __init__(self, lines, closeWith=None):
+        super(EchoTalker, self).__init__()
+        self.lines = lines
+        self.closeWith = closeWith
+
+    def main(self):
+        for line in self.lines:
+            self.send(line, "outbox")
+            answer = b""
+            while len(answer) < len(line):
+                while self.dataReady("inbox"):
+                    answer += self.recv("inbox")
+                if len(answer) < len(line):
+                    self.pause()
+                    yield 1
+            print("client got back:", answer)
+        if self.closeWith is not None:
+            self.send(self.closeWith, "outbox")
+        else:
+            self.send(producerFinished(self), "signal")
+        while not self.dataReady("control"):
+            while self.dataReady("inbox"):
+                self.recv("inbox")
+            self.pause()
+            yield 1
+        note("TALKER", "control", describe(self.recv("control")))
+        self.send(serverShutdown(), "serverctl")
 
 
 def report():
