@@ -17,8 +17,9 @@ Example Usage
 How does it work?
 -----------------
 Ids come from one ``itertools.count`` (atomic, so thread-safe);
-``idGen.lowestAllocatedId`` reads the id most recently handed out (and
-setting it restarts the count after the value given).
+``idGen.lowestAllocatedId`` (on the class or any instance) reads the id most
+recently handed out; setting it on the class restarts the count after the
+value given.
 ``idToString`` names a thing after its class, as ``"<module>.<Class>_<n>"``.
 The module-level ``numId``, ``strId`` and ``tupleId`` are bound methods of
 fresh instances and all draw on the same counter.
@@ -56,8 +57,21 @@ class _idGenType(type):
         _counter = itertools.count(value + 1)
 
 
+class _LowestAllocatedIdOfInstance(object):
+    """``anIdGen.lowestAllocatedId`` reads the shared counter too, as in 1.x.
+
+    Only ``__get__``: assigning to it on an instance makes an instance
+    attribute, as assigning to 1.x's class attribute through an instance did.
+    """
+
+    def __get__(self, instance, owner):
+        return type(owner).lowestAllocatedId.__get__(owner)
+
+
 class idGen(object, metaclass=_idGenType):
     """Generator of process-unique integer ids and the names built from them."""
+
+    lowestAllocatedId = _LowestAllocatedIdOfInstance()
 
     def nextId(self, thing=None):
         """Allocate and return the next id."""

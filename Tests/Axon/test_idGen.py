@@ -88,3 +88,23 @@ def test_ids_are_unique_when_allocated_from_several_threads():
     allIds = [i for out in results for i in out]
     assert len(allIds) == 8000
     assert len(set(allIds)) == 8000
+
+
+def test_lowestAllocatedId_reads_the_shared_counter_through_an_instance_too():
+    """1.x kept the counter as a class attribute, so ``idGen().lowestAllocatedId``
+    read it as well; tests written for 1.x compare it with what nextId returns."""
+    g = idGen()
+    before = g.lowestAllocatedId
+    assert before == idGen.lowestAllocatedId
+    allocated = g.nextId()
+    assert allocated == before + 1
+    assert g.lowestAllocatedId == allocated == idGen().lowestAllocatedId
+
+
+def test_assigning_lowestAllocatedId_on_an_instance_leaves_the_counter_alone():
+    g = idGen()
+    current = idGen.lowestAllocatedId
+    g.lowestAllocatedId = current + 1000
+    assert g.lowestAllocatedId == current + 1000
+    assert idGen.lowestAllocatedId == current
+    assert numId() == current + 1
