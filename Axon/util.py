@@ -57,8 +57,12 @@ def removeAll(xs, y):
 
 
 def listSubset(requiredList, suppliedList):
-    """True when every item of ``requiredList`` appears in ``suppliedList``."""
-    return builtins.set(requiredList).issubset(builtins.set(suppliedList))
+    """True when every item of ``requiredList`` appears in ``suppliedList`` (``in``).
+
+    Membership is tested with ``in``, as in 1.x, so the items need not be
+    hashable and ``suppliedList`` may be any container (a dict of boxes).
+    """
+    return all(item in suppliedList for item in requiredList)
 
 
 def testInterface(theComponent, interface):

@@ -113,3 +113,11 @@ def test_python2_compatibility_names():
     assert util.set is builtins.set
     assert util.apply(lambda a, b=0: a + b, (1,), {"b": 2}) == 3
     assert util.apply(lambda: "x") == "x"
+
+
+def test_listSubset_tests_membership_so_unhashable_items_work():
+    """1.x tested each required item with ``in``; a set-based test raised
+    TypeError for unhashable items such as lists or dicts."""
+    assert listSubset([[1], {"a": 2}], [{"a": 2}, [3], [1]])
+    assert not listSubset([[1], [4]], [[1], [2]])
+    assert listSubset(["inbox"], {"inbox": "a dict of boxes", "control": ""})
