@@ -96,7 +96,10 @@ class SingleServer(component):
         self._stopping = False
 
     def handleNewCSA(self, message):
-        """Wire in the new connection, or close it if a client is already connected."""
+        """Wire in the new connection, or close it if a client is already connected.
+
+        Returns ``newComponent(csa)``, for ``main`` to yield (as in 1.x).
+        """
         csa = message.object
         if self.CSA is None:
             self.CSA = csa
@@ -107,7 +110,7 @@ class SingleServer(component):
             ]
         else:
             csa._deliver(producerFinished(self), "control")
-        return csa
+        return newComponent(csa)
 
     def _connectionClosed(self, message):
         csa = message.object[0] if isinstance(message.object, tuple) else message.object
@@ -126,8 +129,7 @@ class SingleServer(component):
             while self.dataReady("_oobinfo"):
                 message = self.recv("_oobinfo")
                 if isinstance(message, newCSA):
-                    csa = self.handleNewCSA(message)
-                    yield newComponent(csa)
+                    yield self.handleNewCSA(message)
                 elif isinstance(message, shutdownCSA):
                     self._connectionClosed(message)
             while self.dataReady("control"):
