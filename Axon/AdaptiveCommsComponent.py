@@ -81,7 +81,7 @@ class _AdaptiveCommsable(object):
     def addInbox(self, *args):
         """Create an inbox; returns its name (``args[0]``, default "inbox", made unique)."""
         name = self._freeName(self.inboxes, args[0] if args else "inbox")
-        self.inboxes[name] = makeInbox(self._deliveryWake)
+        self.inboxes[name] = makeInbox(self._boxWake())
         return name
 
     def deleteInbox(self, name):
@@ -91,7 +91,7 @@ class _AdaptiveCommsable(object):
     def addOutbox(self, *args):
         """Create an outbox; returns its name (``args[0]``, default "outbox", made unique)."""
         name = self._freeName(self.outboxes, args[0] if args else "outbox")
-        self.outboxes[name] = makeOutbox(self._deliveryWake)
+        self.outboxes[name] = makeOutbox(self._boxWake())
         return name
 
     def deleteOutbox(self, name):

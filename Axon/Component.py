@@ -96,6 +96,7 @@ TraceAllSends = False
 TraceAllRecvs = False
 
 _log = _logging.getLogger("Axon.Component")
+_microprocessUnpause = microprocess.unpause
 
 
 class _LazyAttribute(object):
@@ -132,7 +133,7 @@ class component(microprocess):
         if argd:
             for key, value in argd.items():
                 setattr(self, key, value)
-        wake = self._deliveryWake
+        wake = self._boxWake()
         inboxes = self.inboxes = {}
         for name in self.Inboxes:
             inboxes[name] = _postbox(_realsink(wake))
@@ -143,6 +144,17 @@ class component(microprocess):
             self.send = self._debug_send
         if TraceAllRecvs:
             self.recv = self._debug_recv
+
+    def _boxWake(self):
+        """What this component's boxes call to wake it: ``unpause``, as in 1.x.
+
+        ``_deliveryWake`` is the same wake made cheaper for box operations
+        (which run in the scheduler's thread); a class that overrides
+        ``unpause`` gets its own ``unpause`` called instead.
+        """
+        if type(self).unpause is _microprocessUnpause:
+            return self._deliveryWake
+        return self.unpause
 
     def __str__(self):
         return "Component %s [ inboxes : %s outboxes : %s" % (
@@ -246,7 +258,7 @@ class component(microprocess):
         self.outboxes[boxname].append(message)
 
     def _debug_recv(self, boxname="inbox"):
-        message = self.inboxes[boxname].storage.pop(0)
+        message = self.inboxes[boxname].sink.pop(0)
         _log.info("RECV: %s %s: %r", self.name, boxname, message)
         return message
 

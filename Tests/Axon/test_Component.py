@@ -649,3 +649,52 @@ def test_the_postoffice_links_to_a_1x_style_box():
     assert box.added is a.outboxes["outbox"]
     a.send("x")
     assert b.recv() == "x"
+
+
+class RecordsUnpause(component):
+    """Overrides unpause, as 1.x test doubles and subclasses may."""
+
+    def __init__(self, **kw):
+        self.wakes = []
+        super().__init__(**kw)
+
+    def unpause(self):
+        self.wakes.append("unpause")
+        super().unpause()
+
+
+def test_a_class_overriding_unpause_is_woken_through_it_by_its_boxes():
+    """1.x built every box with notify=self.unpause: a delivery to an inbox,
+    and the collection of a message sent from an outbox, call the owner's
+    unpause, overridden or not."""
+    receiver, sender = RecordsUnpause(), RecordsUnpause()
+    sender.link((sender, "outbox"), (receiver, "inbox"))
+    sender.send("hello")
+    assert receiver.wakes == ["unpause"] and sender.wakes == []
+    assert receiver.recv() == "hello"
+    assert sender.wakes == ["unpause"] and receiver.wakes == ["unpause"]
+
+
+def test_boxes_added_to_an_adaptive_component_overriding_unpause_use_it():
+    from Axon.AdaptiveCommsComponent import AdaptiveCommsComponent
+
+    class Adaptive(AdaptiveCommsComponent):
+        def unpause(self):
+            self.woken = True
+
+    a, b = Adaptive(), Plain()
+    name = a.addInbox("extra")
+    b.link((b, "outbox"), (a, name))
+    b.send("x")
+    assert a.woken
+
+
+def test_traced_recv_reads_a_passed_through_inbox_like_recv(monkeypatch):
+    monkeypatch.setattr(ComponentModule, "TraceAllRecvs", True)
+    parent = Plain()
+    monkeypatch.setattr(ComponentModule, "TraceAllRecvs", False)
+    child, producer = Plain(), Plain()
+    parent.link((parent, "inbox"), (child, "inbox"), passthrough=1)
+    producer.link((producer, "outbox"), (parent, "inbox"))
+    producer.send("through")
+    assert parent.recv("inbox") == "through"
