@@ -46,7 +46,9 @@ wrapped and the handshake runs without blocking; when it completes ``b""``
 is sent on "sslready". The message may be a ``TLSRequest(context,
 server_side, server_hostname)`` or an ``ssl.SSLContext`` (client side unless
 the context is a server context); anything else means "client side, no
-certificate verification", which is what Kamaelia 1.x did.
+certificate verification", which is what Kamaelia 1.x did. (1.x's helper
+class ``SSLSocket(sock)``, a connected socket wrapped in client-side TLS,
+is still here for code that used it directly.)
 
 Inboxes
 -------
@@ -116,6 +118,51 @@ class TLSRequest(object):
         self.server_hostname = server_hostname
 
 
+def _unverifiedClientContext():
+    """A client-side TLS context that checks no certificate: what Kamaelia 1.x used."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class SSLSocket(object):
+    """SSLSocket(sock[, context]) -> ``sock`` (connected) wrapped in client-side TLS.
+
+    Kamaelia 1.x's helper: ``recv``/``send`` go through TLS, and everything
+    else (``fileno``, ``close``, ``pending``...) is the wrapped ``ssl``
+    socket's. With no ``context`` no certificate is checked, as in 1.x. On a
+    non-blocking socket the handshake happens as data flows, and a TLS
+    "want read/write" is reported as ``BlockingIOError``, so code written for
+    plain non-blocking sockets keeps working. The CSA's own upgrade (the
+    "makessl" inbox) does not need this class.
+    """
+
+    def __init__(self, sock, context=None):
+        blocking = sock.gettimeout() != 0.0
+        # wrap_socket takes over the descriptor: ``sock`` itself is closed after this.
+        self.sslobj = (context or _unverifiedClientContext()).wrap_socket(
+            sock, do_handshake_on_connect=blocking)
+        self.sock = self.sslobj
+
+    def recv(self, count):
+        try:
+            return self.sslobj.recv(count)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as e:
+            raise BlockingIOError(errno.EAGAIN, str(e)) from e
+
+    def send(self, data):
+        try:
+            return self.sslobj.send(data)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as e:
+            raise BlockingIOError(errno.EAGAIN, str(e)) from e
+
+    def __getattr__(self, name):
+        if name == "sslobj":          # not set: __init__ failed
+            raise AttributeError(name)
+        return getattr(self.sslobj, name)
+
+
 def _tlsParameters(request):
     """(context, server_side, server_hostname) for whatever arrived on "makessl"."""
     if isinstance(request, TLSRequest):
@@ -127,9 +174,7 @@ def _tlsParameters(request):
     if context is None:
         if serverSide:
             raise ValueError("a server-side TLS upgrade needs a context holding a certificate")
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = _unverifiedClientContext()
     return context, serverSide, hostname
 
 
@@ -229,6 +274,16 @@ class ConnectedSocketAdapter(component):
             return True
         return (self._closing == "flush" and not self._sendQueue and not self.dataReady("inbox")
                 and (not self.halfCloseOnFinish or self._peerClosed))
+
+    def checkSocketStatus(self):
+        """Take the readiness notices waiting on "ReadReady"/"SendReady" (hints: the CSA
+        watches its socket itself, so they only make it try at once)."""
+        while self.dataReady("ReadReady"):
+            self.recv("ReadReady")
+            self._readable = True
+        while self.dataReady("SendReady"):
+            self.recv("SendReady")
+            self._writable = True
 
     def passOnShutdown(self):
         """Send the end-of-connection notices (once)."""

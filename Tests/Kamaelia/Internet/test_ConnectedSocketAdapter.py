@@ -85,3 +85,74 @@ def test_tcp_sockets_get_TCP_NODELAY_so_small_writes_are_not_held_back():
     finally:
         for s in (listener, client, accepted, unixA, unixB):
             s.close()
+
+
+def test_checkSocketStatus_takes_the_readiness_notices_and_reads_at_once():
+    """1.x helper: ReadReady/SendReady notices are consumed; a ReadReady makes it try to read."""
+    from Axon.Component import component
+    from Axon.Scheduler import scheduler
+
+    mine, peer = socket.socketpair()
+    csa = ConnectedSocketAdapter(mine)
+    sink = component()
+    csa.link((csa, "outbox"), (sink, "inbox"))
+    csa.activate(Scheduler=scheduler())
+    peer.sendall(b"waiting")
+    assert csa.handleReceive() and not sink.dataReady("inbox"), "no readiness seen yet"
+    csa._deliver(mine, "ReadReady")
+    csa._deliver(mine, "SendReady")
+    csa.checkSocketStatus()
+    assert not csa.dataReady("ReadReady") and not csa.dataReady("SendReady")
+    assert csa.handleReceive()
+    assert sink.recv("inbox") == b"waiting"
+    csa.stop()
+    peer.close()
+
+
+def test_SSLSocket_wraps_a_connected_socket_in_client_side_TLS(tlsCertificate):
+    """1.x's SSLSocket(sock): recv/send through TLS, no certificate check, fileno delegated."""
+    import ssl
+    import threading
+
+    from Kamaelia.Internet.ConnectedSocketAdapter import SSLSocket
+
+    certfile, keyfile = tlsCertificate
+    serverContext = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    serverContext.load_cert_chain(certfile, keyfile)
+    listener = socket.create_server(("127.0.0.1", 0))
+    heard = []
+
+    def serve():
+        conn, _ = listener.accept()
+        with serverContext.wrap_socket(conn, server_side=True) as tls:
+            heard.append(tls.recv(100))
+            tls.sendall(b"pong")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    sock = socket.create_connection(listener.getsockname(), timeout=5)
+    fd = sock.fileno()
+    wrapped = SSLSocket(sock)
+    assert wrapped.fileno() == fd
+    assert wrapped.send(b"ping") == 4
+    assert wrapped.recv(100) == b"pong"
+    thread.join(5)
+    assert heard == [b"ping"]
+    wrapped.close()
+    listener.close()
+
+
+def test_SSLSocket_on_a_nonblocking_socket_reports_want_read_as_BlockingIOError(tlsCertificate):
+    """Before the peer answers, recv raises BlockingIOError, as a plain socket would."""
+    import pytest
+
+    from Kamaelia.Internet.ConnectedSocketAdapter import SSLSocket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    sock = socket.create_connection(listener.getsockname(), timeout=5)
+    sock.setblocking(False)
+    wrapped = SSLSocket(sock)
+    with pytest.raises(BlockingIOError):
+        wrapped.recv(100)
+    sock.close()
+    listener.close()
