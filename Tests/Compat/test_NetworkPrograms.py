@@ -90,9 +90,9 @@ def test_server_with_no_activity_timeout_csa_closes_an_idle_connection(
         """)
 
 
-def test_udp_simple_peers_carry_datagrams_one_way(runProgram, assertRanCleanly, freeUdpPort):
+def test_udp_simple_peers_carry_datagrams_one_way(runProgram, freeUdpPort):
     result = runProgram("udp_peers", "oneway", freeUdpPort())
-    assertRanCleanly(result)
+    assert result.returncode == 0, result.stderr
     assert result.stdout == expected("""
         received b'one' from 127.0.0.1
         received b'two' from 127.0.0.1
@@ -101,13 +101,45 @@ def test_udp_simple_peers_carry_datagrams_one_way(runProgram, assertRanCleanly, 
         """)
 
 
-def test_udp_request_client_gets_the_answer_after_its_data_source_has_finished(
+def test_udp_peers_stopped_by_scheduler_stop_close_without_errors(
         runProgram, assertRanCleanly, freeUdpPort):
+    """scheduler.stop() stops (and closes) the peers still running; nothing may go wrong there."""
+    result = runProgram("udp_peers", "oneway", freeUdpPort())
+    assertRanCleanly(result)
+
+
+def test_chargen_str_data_through_a_udp_simple_peer_arrives_as_bytes(runProgram, freeUdpPort):
+    """1.x's SimplePeer example: Chargen sends the str "Hello World" for ever."""
+    result = runProgram("udp_peers", "chargen", freeUdpPort())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected("""
+        received b'Hello World' from 127.0.0.1
+        received b'Hello World' from 127.0.0.1
+        received b'Hello World' from 127.0.0.1
+        finished
+        """)
+
+
+def test_udp_request_client_gets_the_answer_after_its_data_source_has_finished(
+        runProgram, freeUdpPort):
     """1.x peers ignore "control": the client peer of Pipeline(DataSource([b"ping"]),
     SimplePeer(...), Receiver) still receives the answer after the source's producerFinished."""
     result = runProgram("udp_peers", "echo", freeUdpPort())
-    assertRanCleanly(result)
+    assert result.returncode == 0, result.stderr
     assert result.stdout == expected("""
         received b'PING' from 127.0.0.1
+        finished
+        """)
+
+
+def test_a_component_can_watch_its_own_socket_through_the_selector_service(
+        runProgram, assertRanCleanly):
+    """getSelectorServices, newReader (one-shot, asked again after each read), removeReader;
+    the Selector then ends by itself after its idle time, and so does the program."""
+    result = runProgram("selector_watcher")
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        the selector handed back the socket itself: True
+        read b'helloworld'
         finished
         """)

@@ -1,11 +1,15 @@
 """UDP peers over loopback, Kamaelia 1.x style.
 
 Run: python3 udp_peers.py oneway PORT
+     python3 udp_peers.py chargen PORT
      python3 udp_peers.py echo PORT
 
 * oneway: Pipeline(DataSource([...]), SimplePeer(...)) sends three datagrams
   to a SimplePeer bound to 127.0.0.1:PORT, which emits each as
   (data, (host, port)); a Receiver stops the system after the third.
+* chargen: 1.x's SimplePeer example: Chargen() (which sends the str
+  "Hello World" for ever) into a SimplePeer sending to a SimplePeer bound to
+  127.0.0.1:PORT; the Receiver stops the system after three datagrams.
 * echo: a PostboxPeer bound to 127.0.0.1:PORT answers every datagram with
   its upper-cased data, sent back to whoever sent it. The client is the
   usual 1.x request/response shape: Pipeline(DataSource([b"ping"]),
@@ -24,6 +28,7 @@ from Axon.Component import component
 from Kamaelia.Chassis.Graphline import Graphline
 from Kamaelia.Chassis.Pipeline import Pipeline
 from Kamaelia.Internet.UDP import PostboxPeer, SimplePeer
+from Kamaelia.Util.Chargen import Chargen
 from Kamaelia.Util.DataSource import DataSource
 from Kamaelia.Util.PureTransformer import PureTransformer
 
@@ -56,6 +61,12 @@ if sys.argv[1] == "oneway":
     Pipeline(SimplePeer(localaddr="127.0.0.1", localport=PORT), Receiver(3)).activate()
     Pipeline(
         DataSource([b"one", b"two", b"three"]),
+        SimplePeer(localaddr="127.0.0.1", receiver_addr="127.0.0.1", receiver_port=PORT),
+    ).run()
+elif sys.argv[1] == "chargen":
+    Pipeline(SimplePeer(localaddr="127.0.0.1", localport=PORT), Receiver(3)).activate()
+    Pipeline(
+        Chargen(),
         SimplePeer(localaddr="127.0.0.1", receiver_addr="127.0.0.1", receiver_port=PORT),
     ).run()
 else:
