@@ -2,7 +2,8 @@
 
 SimpleReader through MessageRateLimit (the shape of 1.x's
 Examples/Files/SimpleReading), RateControlledFileReader, and a
-ReusableFileReader (a Carousel) fed file names on request. Each runs as
+ReusableFileReader (a Carousel) fed file names on request, by hand or
+through JoinChooserToCarousel and a ForwardIteratingChooser. Each runs as
 its own process; "finished" shows that ``run()`` returned.
 """
 
@@ -51,13 +52,16 @@ def test_rate_controlled_file_reader_sends_the_file_in_chunks_of_chunksize(
                              + "signals: ['producerFinished']\nfinished\n")
 
 
+@pytest.mark.parametrize("names", ["carousel", "chooser"])
 def test_reusable_file_reader_reads_each_file_named_on_request_then_finishes(
-        runProgram, assertRanCleanly, tmp_path):
+        runProgram, assertRanCleanly, tmp_path, names):
+    """carousel: a NameServer answers requestNext; chooser: a ForwardIteratingChooser joined to
+    the ReusableFileReader with JoinChooserToCarousel."""
     first = "".join("first file, line %02d\n" % n for n in range(12))
     second = "".join("second file, line %02d\n" % n for n in range(5))
     (tmp_path / "first.txt").write_text(first)
     (tmp_path / "second.txt").write_text(second)
-    result = runProgram("rate_controlled_reading", "carousel", "first.txt", "second.txt")
+    result = runProgram("rate_controlled_reading", names, "first.txt", "second.txt")
     assertRanCleanly(result)
     assert result.stdout == ("chunk sizes: [50, 50, 50, 50, 40, 50, 50, 5]\n" + first + second
                              + "signals: ['producerFinished']\nfinished\n")

@@ -2,6 +2,7 @@
 
 Run: python3 rate_controlled_reading.py single FILENAME
      python3 rate_controlled_reading.py carousel FILENAME...
+     python3 rate_controlled_reading.py chooser FILENAME...
 
 * single: RateControlledFileReader(FILENAME, "bytes", rate=4000,
   chunksize=100) feeding a Collector: the file arrives as 100-byte chunks
@@ -11,6 +12,10 @@ Run: python3 rate_controlled_reading.py single FILENAME
   asks for with the next file name; a ByteRate_RequestControl asks for
   50-byte chunks. When the names run out the NameServer says
   producerFinished to the Carousel, which ends and stops the rate control.
+
+* chooser: the same, with the file names coming from a
+  ForwardIteratingChooser joined to the ReusableFileReader by
+  JoinChooserToCarousel (the 1.x prefab for a playlist).
 
 Prints the chunk sizes, the text read, the shutdown message(s) and
 "finished".
@@ -22,7 +27,9 @@ from tracing import Collector, NameServer
 
 from Kamaelia.Chassis.Graphline import Graphline
 from Kamaelia.Chassis.Pipeline import Pipeline
+from Kamaelia.Chassis.Prefab import JoinChooserToCarousel
 from Kamaelia.File.Reading import RateControlledFileReader, ReusableFileReader
+from Kamaelia.Util.Chooser import ForwardIteratingChooser
 from Kamaelia.Util.RateFilter import ByteRate_RequestControl
 
 
@@ -35,6 +42,20 @@ def show(collector):
 if sys.argv[1] == "single":
     end = Collector("END", noteData=False)
     Pipeline(RateControlledFileReader(sys.argv[2], "bytes", rate=4000, chunksize=100), end).run()
+    show(end)
+elif sys.argv[1] == "chooser":
+    end = Collector("END", noteData=False)
+    Graphline(
+        RATE=ByteRate_RequestControl(rate=5000, chunksize=50),
+        PLAYLIST=JoinChooserToCarousel(ForwardIteratingChooser(sys.argv[2:]),
+                                       ReusableFileReader("bytes")),
+        END=end,
+        linkages={
+            ("RATE", "outbox"): ("PLAYLIST", "inbox"),
+            ("PLAYLIST", "outbox"): ("END", "inbox"),
+            ("PLAYLIST", "signal"): ("RATE", "control"),
+            ("RATE", "signal"): ("END", "control"),
+        }).run()
     show(end)
 else:
     end = Collector("END", noteData=False)
