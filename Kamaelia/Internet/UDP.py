@@ -102,16 +102,22 @@ class BasicPeer(component):
         self._deliveryWake()
 
     def receive_packet(self, sock):
-        """Receive every waiting datagram and send each on "outbox"."""
+        """Receive every waiting datagram and send each on "outbox".
+
+        Never blocks, even on a blocking socket (MSG_DONTWAIT), as 1.x's
+        subclasses calling it from their own loops expect. A socket error
+        (e.g. an ICMP "port unreachable" for an earlier send) is logged and
+        ends the call; the I/O wait reports any datagram still waiting.
+        """
+        self._readable = False
         while True:
             try:
-                data, address = sock.recvfrom(MAX_DATAGRAM)
+                data, address = sock.recvfrom(MAX_DATAGRAM, socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
-                self._readable = False
                 return
             except OSError as e:
                 _log.debug("%s: receive error: %s", self.name, e)
-                continue
+                return
             self.send((data, address[:2]), "outbox")
 
     def sendTo(self, data, address):
