@@ -128,9 +128,14 @@ class TCPClient(component):
         return False
 
     def safeConnect(self, sock, address):
-        """Start a non-blocking connect; True if connected at once, False if in progress."""
+        """Start (or continue) a non-blocking connect: True once connected, False while in progress.
+
+        As in 1.x it may be called again until it returns True: a repeated
+        call answers False while the connect is under way, True once it has
+        completed (EISCONN), and raises ``OSError`` if it failed.
+        """
         result = sock.connect_ex(address)
-        if result == 0:
+        if result in (0, errno.EISCONN):
             return True
         if result in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR):
             return False

@@ -167,3 +167,22 @@ def test_ipv6_client(system, helpers):
     assert client.received.get(timeout=5) == b"v6"
     conn.close()
     server.close()
+
+
+def test_safeConnect_called_repeatedly_like_1x_runClient_ends_True():
+    """1.x retried safeConnect each cycle until True: EALREADY means "not yet", EISCONN "done"."""
+    import select
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    client = TCPClient("127.0.0.1", listener.getsockname()[1])
+    deadline = time.monotonic() + 5
+    results = [client.safeConnect(sock, listener.getsockname())]
+    while not results[-1]:
+        assert time.monotonic() < deadline, "never connected"
+        select.select([], [sock], [], 0.1)
+        results.append(client.safeConnect(sock, listener.getsockname()))
+    assert client.safeConnect(sock, listener.getsockname()) is True, "already connected"
+    sock.close()
+    listener.close()
