@@ -35,7 +35,11 @@ Each cycle:
    ``WaitComplete`` runs a generator in its place until that ends; other
    values are ignored. A microprocess that called ``pause()`` during its
    step goes to sleep -- unless something woke it earlier in the same cycle,
-   because a wake in the same cycle always wins over a pause. When a
+   because a wake in the same cycle always wins over a pause. A pause asked
+   for from outside a microprocess's own step (by another microprocess,
+   another thread, or code between the steps of a hand-driven ``main()``)
+   is applied at the end of the cycle, as in 1.x, and takes effect at the
+   microprocess's next turn, which it skips. When a
    ``WaitComplete`` generator ends, that step does nothing more: the caller
    resumes at its next turn, in the next cycle;
 4. apply requests made from other threads, run due timers, poll I/O;
@@ -78,6 +82,7 @@ import heapq
 import itertools
 import logging
 import os
+import queue
 import selectors
 import threading
 import time
@@ -125,6 +130,37 @@ class _Stopped(object):
 
 
 _stoppedStep = _Stopped()
+
+
+class _SleepStep(object):
+    """Stands in for the step of a microprocess that is going to sleep.
+
+    In 1.x a pause took effect at the microprocess's next turn in the run
+    queue: it was skipped there (and marked asleep) unless something had
+    woken it in the meantime. This object is installed as the step of a
+    microprocess paused from outside its own step (and, in ``main()``, of
+    one that paused itself), and does exactly that at its next turn, putting
+    the real step back first.
+    """
+
+    __slots__ = ("scheduler", "mp", "step")
+
+    def __init__(self, scheduler, mp, step):
+        self.scheduler = scheduler
+        self.mp = mp
+        self.step = step
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        scheduler, mp = self.scheduler, self.mp
+        if scheduler._steps.get(mp) is self:
+            scheduler._steps[mp] = self.step
+        if scheduler.threads.get(mp) is _GOINGTOSLEEP:
+            scheduler.threads[mp] = _SLEEPING
+            return None
+        return next(self.step)
 
 
 class TimerHandle(object):
@@ -179,6 +215,12 @@ class scheduler(microprocess):
         self._wokenActive = set()   # woken while awake this cycle (objects without _wokenInCycle)
         self._cycleNumber = 0
         self._foreign = collections.deque()
+        self._pausesPending = set()
+        # 1.x's request queues, for code that looks at them. Requests are
+        # carried by _foreign (other threads) or applied directly.
+        self.stopRequests = queue.Queue()
+        self.wakeRequests = queue.Queue()
+        self.pauseRequests = queue.Queue()
         self._startLock = threading.Lock()
         self._ownerThread = None
         self._current = None
@@ -264,7 +306,13 @@ class scheduler(microprocess):
         return getattr(mp, "_wokenInCycle", None) == self._cycleNumber or mp in self._wokenActive
 
     def pauseThread(self, mp):
-        """Put ``mp`` to sleep at its next yield, unless woken in the same cycle."""
+        """Put ``mp`` to sleep, unless it is woken in the same cycle.
+
+        A microprocess pausing itself sleeps from its next yield. Any other
+        pause is applied, as in 1.x, at the end of the current cycle, and
+        takes effect at ``mp``'s next turn: ``mp`` is skipped there, so it
+        does not run again even if it has already run in this cycle.
+        """
         if mp is self._current:
             # The running microprocess pausing itself: we are in the scheduler's thread.
             if not self._wokenThisCycle(mp):
@@ -274,8 +322,22 @@ class scheduler(microprocess):
         if owner is not None and owner != _get_ident():
             self._fromOtherThread(self.pauseThread, mp)
             return
+        if mp in self.threads and mp not in self._pausesPending:
+            self._pausesPending.add(mp)
+            self._foreign.append((self._applyPause, (mp,)))
+
+    def _applyPause(self, mp):
+        """End of cycle: a pause requested from outside ``mp``'s step takes hold."""
+        self._pausesPending.discard(mp)
         if self.threads.get(mp) is _ACTIVE and not self._wokenThisCycle(mp):
-            self.threads[mp] = _GOINGTOSLEEP
+            self._goingToSleep(mp)
+
+    def _goingToSleep(self, mp):
+        """``mp`` (awake and queued to run) is skipped, and sleeps, at its next turn."""
+        self.threads[mp] = _GOINGTOSLEEP
+        step = self._steps[mp]
+        if step.__class__ is not _SleepStep:
+            self._steps[mp] = _SleepStep(self, mp, step)
 
     def _stopThread(self, mp):
         """``mp`` was stopped: do not advance it again; terminate it promptly."""
@@ -567,13 +629,17 @@ class scheduler(microprocess):
         self._rescue(runqueue, mp, survivors)
         raise exc
 
-    def _enter(self):
-        """Mark this scheduler as running in the calling thread; returns what to restore."""
+    def _enter(self, merge=True):
+        """Mark this scheduler as running in the calling thread; returns what to restore.
+
+        With ``merge``, what was woken or activated while it was not running
+        joins the run queue now; without, at the end of the current cycle.
+        """
         saved = (_running.scheduler, self._ownerThread)
         _running.scheduler = self
         with self._startLock:
             self._ownerThread = _get_ident()
-            if self._woken:
+            if merge and self._woken:
                 self._runqueue.extend(self._woken)
                 self._woken = []
         return saved
@@ -635,15 +701,28 @@ class scheduler(microprocess):
         self._finishCycle(survivors, canblock)
 
     def _cycle(self, canblock):
-        """Generator running one cycle: yields 1 before each step and once at the end."""
+        """Generator running one cycle as 1.x's ``main()`` did, yield for yield.
+
+        It yields 1 before each turn in the run queue and once at the end. A
+        microprocess that pauses itself keeps its place in the next run
+        queue, where its turn (still a yield) marks it asleep, unless it was
+        woken in between.
+        """
         runqueue, survivors = self._startCycle()
+        threads = self.threads
+        steps = self._steps
         for mp in runqueue:
             yield 1
+            skipping = steps.get(mp).__class__ is _SleepStep
             try:
                 self._runSteps((mp,), survivors)
             except BaseException:
                 self._rescue(runqueue, mp, survivors)
                 raise
+            if not skipping and threads.get(mp) is _SLEEPING:
+                threads[mp] = _ACTIVE
+                self._goingToSleep(mp)
+                survivors.append(mp)
         yield 1
         self._finishCycle(survivors, canblock)
 
@@ -657,11 +736,16 @@ class scheduler(microprocess):
     def main(self, slowmo=0, canblock=False):
         """Generator running cycles (see the module documentation) until none are left.
 
-        It yields before each microprocess's step, so whoever drives it can
-        interleave other work. This scheduler counts as running in the
-        calling thread (for ``activate()`` with no scheduler) only while one
-        of its steps runs, never while the generator is suspended: a
-        generator left suspended must not capture components activated later.
+        It yields as 1.x's did: once before each microprocess's turn and
+        once at the end of each cycle, so whoever drives it can interleave
+        other work, and tests written for 1.x that count steps see the same
+        thing. What was activated or woken joins the run queue at the end of
+        the cycle (so the first cycle is empty), and a pause takes effect at
+        the microprocess's next turn (see ``_cycle``). This scheduler counts
+        as running in the calling thread (for ``activate()`` with no
+        scheduler) only while one of its steps runs, never while the
+        generator is suspended: a generator left suspended must not capture
+        components activated later.
         """
         while True:
             if slowmo:
@@ -673,7 +757,7 @@ class scheduler(microprocess):
                         yield 1
             steps = self._cycle(canblock)
             while True:
-                saved = self._enter()
+                saved = self._enter(merge=False)
                 try:
                     value = next(steps, _CYCLE_DONE)
                 finally:
@@ -681,7 +765,7 @@ class scheduler(microprocess):
                 if value is _CYCLE_DONE:
                     break
                 yield value
-            saved = self._enter()
+            saved = self._enter(merge=False)
             try:
                 over = self._over()
             finally:

@@ -246,9 +246,9 @@ def test_isThreadPaused_unknown_sleeping_awake_and_going_to_sleep(runScheduler):
     seen = []
     Probe([
         lambda: seen.append(("awake", s.isThreadPaused(target))),
-        lambda: (s.pauseThread(target), seen.append(("going to sleep", s.isThreadPaused(target)))),
+        lambda: (s.pauseThread(target), seen.append(("pause requested", s.isThreadPaused(target)))),
+        lambda: seen.append(("going to sleep", s.isThreadPaused(target), target.count)),
         lambda: seen.append(("asleep", s.isThreadPaused(target), target.count)),
-        lambda: seen.append(("still asleep", s.isThreadPaused(target), target.count)),
         lambda: (s.wakeThread(target), seen.append(("woken", s.isThreadPaused(target)))),
         lambda: None,
         lambda: (seen.append(("ran again", target.count)), target.stop()),
@@ -256,8 +256,11 @@ def test_isThreadPaused_unknown_sleeping_awake_and_going_to_sleep(runScheduler):
     target.activate()
     assert s.isThreadPaused(Counter(1)) is True
     runScheduler()
-    assert seen == [("awake", False), ("going to sleep", False), ("asleep", True, 2),
-                    ("still asleep", True, 2), ("woken", False), ("ran again", 3)]
+    # The pause is applied at the end of the cycle it was asked in (target has
+    # already run in it: count 2); target then counts as awake, going to
+    # sleep, until its next turn, which it skips: it never reaches 3 asleep.
+    assert seen == [("awake", False), ("pause requested", False), ("going to sleep", False, 2),
+                    ("asleep", True, 2), ("woken", False), ("ran again", 3)]
 
 
 def test_pause_takes_effect_at_the_next_yield(runScheduler):
@@ -1068,3 +1071,152 @@ def test_components_activated_during_a_hand_stepped_cycle_join_that_scheduler():
         pass
     assert made and made[0].count == 1, "it ran on the hand-stepped scheduler"
     assert made[0] not in scheduler.run.threads
+
+
+# -- main() stepped by hand, yield for yield as in 1.x ---------------------------------
+
+
+class Logger(microprocess):
+    """Appends its label to ``log`` on every step; pauses after step ``pauseAt`` if given."""
+
+    def __init__(self, label, log, pauseAt=None):
+        super().__init__()
+        self.label = label
+        self.log = log
+        self.pauseAt = pauseAt
+
+    def main(self):
+        step = 0
+        while True:
+            step += 1
+            self.log.append(self.label)
+            if step == self.pauseAt:
+                self.pause()
+            yield 1
+
+
+def stepped(gen, n):
+    """Advance ``gen`` n times (it must not end)."""
+    for _ in range(n):
+        next(gen)
+
+
+def test_main_first_cycle_is_empty_then_one_yield_before_each_turn_and_one_at_the_end():
+    """1.x's main() took what was activated at the end of a cycle, so its first
+    cycle yields once and runs nothing; then every cycle yields before each
+    microprocess's turn and once at the end."""
+    s = scheduler()
+    log = []
+    Logger("a", log).activate(s)
+    Logger("b", log).activate(s)
+    gen = s.main()
+    stepped(gen, 2)          # the empty first cycle; the yield before a's turn
+    assert log == []
+    stepped(gen, 1)          # a runs; the yield before b's turn
+    assert log == ["a"]
+    stepped(gen, 1)          # b runs; the end of the cycle
+    assert log == ["a", "b"]
+    stepped(gen, 3)          # the next cycle, yield for yield
+    assert log == ["a", "b", "a", "b"]
+
+
+def test_main_a_paused_microprocess_uses_one_more_turn_to_go_to_sleep():
+    """In 1.x a pause took effect at the microprocess's next turn: it was still
+    in the next run queue (a yield) and only then marked asleep. Until then
+    isThreadPaused says False."""
+    s = scheduler()
+    log = []
+    p = Logger("p", log, pauseAt=1).activate(s)
+    Logger("q", log).activate(s)
+    gen = s.main()
+    stepped(gen, 4)          # empty cycle; p runs and pauses; q runs; end
+    assert log == ["p", "q"]
+    assert not s.isThreadPaused(p)
+    stepped(gen, 1)          # next cycle: the yield before p's turn
+    assert not s.isThreadPaused(p)
+    stepped(gen, 1)          # p's turn: marked asleep, not run
+    assert s.isThreadPaused(p)
+    assert log == ["p", "q"]
+    stepped(gen, 2)          # q runs; end of the cycle
+    assert log == ["p", "q", "q"]
+    stepped(gen, 2)          # a cycle with only q left: two yields
+    assert log == ["p", "q", "q", "q"]
+
+
+def test_main_a_wake_after_the_pause_in_the_same_cycle_keeps_it_running():
+    s = scheduler()
+    log = []
+    p = Logger("p", log, pauseAt=1).activate(s)
+    gen = s.main()
+    stepped(gen, 2)          # empty cycle; the yield before p's turn
+    stepped(gen, 1)          # p runs and pauses
+    p.unpause()
+    stepped(gen, 2)          # the yield before p's next turn; p runs
+    assert log == ["p", "p"]
+    assert not s.isThreadPaused(p)
+
+
+def test_main_pauseThread_from_outside_stops_a_microprocess_that_already_ran_this_cycle():
+    """1.x applied pause requests at the end of the cycle and skipped the
+    microprocess at its next turn, so it did not run again."""
+    s = scheduler()
+    log = []
+    c = Logger("c", log).activate(s)
+    gen = s.main()
+    stepped(gen, 3)          # empty cycle; the yield before c's turn; c runs
+    assert log == ["c"]
+    s.pauseThread(c)
+    assert not s.isThreadPaused(c)
+    stepped(gen, 1)          # end of the cycle applies the pause; yield before c's turn
+    assert not s.isThreadPaused(c)
+    stepped(gen, 1)          # c's turn: skipped, asleep
+    assert s.isThreadPaused(c)
+    stepped(gen, 10)
+    assert log == ["c"]
+    c.unpause()
+    stepped(gen, 3)
+    assert log == ["c", "c"]
+
+
+def test_main_what_is_activated_during_a_cycle_runs_after_the_rest_of_the_next_run_queue():
+    """1.x added activated microprocesses at the end of the cycle, after every
+    microprocess that ran in it."""
+    s = scheduler()
+    log = []
+    late = Logger("new", log)
+
+    class Spawner(microprocess):
+        def main(self):
+            log.append("spawner")
+            late.activate(s)
+            yield 1
+            while True:
+                log.append("spawner")
+                yield 1
+
+    Spawner().activate(s)
+    Logger("other", log).activate(s)
+    gen = s.main()
+    stepped(gen, 4)          # empty cycle; spawner runs (activating new); other runs; end
+    assert log == ["spawner", "other"]
+    stepped(gen, 4)          # next cycle: spawner, other, then new; end
+    assert log == ["spawner", "other", "spawner", "other", "new"]
+
+
+def test_runThreads_pauseThread_from_another_microprocess_after_the_targets_turn(runScheduler):
+    """A microprocess paused by another after it has run in the cycle does not
+    run again (1.x: the pause is applied at the end of the cycle and the
+    target skipped at its next turn)."""
+    log = []
+    target = Logger("t", log).activate()
+    Probe([lambda: scheduler.run.pauseThread(target), lambda: None, lambda: None,
+           target.stop]).activate()
+    runScheduler()
+    assert log == ["t"]
+
+
+def test_scheduler_has_1x_request_queues():
+    s = scheduler()
+    for name in ("stopRequests", "wakeRequests", "pauseRequests"):
+        q = getattr(s, name)
+        assert q.empty() and hasattr(q, "put") and hasattr(q, "get")
