@@ -57,6 +57,22 @@ def test_shutdownMicroprocess_to_a_graphline_reaches_every_child_and_comes_out_o
         """)
 
 
+def test_a_graphline_inside_a_graphline_forwards_the_shutdown_on_and_both_pass_it_out(
+        runProgram, assertRanCleanly):
+    result = runProgram("graphline_chain", "nested")
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        GRAPHLINE-SIGNAL data 'x'
+        GRAPHLINE-SIGNAL data 'y'
+        GRAPHLINE-SIGNAL control shutdownMicroprocess
+        INNER-A data 'x'
+        INNER-A data 'y'
+        INNER-A control shutdownMicroprocess
+        the outer Graphline passed on the very message sent: True
+        finished
+        """)
+
+
 def test_a_graphline_routing_its_control_through_children_passes_the_message_along_that_route(
         runProgram, assertRanCleanly):
     result = runProgram("graphline_chain", "routed")

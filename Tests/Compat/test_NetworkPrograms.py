@@ -74,6 +74,19 @@ def test_simple_server_protocol_traced_with_a_forwarding_console_echoer_echoes_a
         """)
 
 
+def test_a_protocol_handler_with_a_serversignal_outbox_can_stop_its_server(
+        runProgram, assertRanCleanly, freePort):
+    result = runProgram("protocol_stops_server", freePort())
+    assertRanCleanly(result)
+    assert result.stdout == expected("""
+        client got back: b'bye!\\n'
+        HANDLER peer 127.0.0.1
+        SERVER ended True
+        TALKER control producerFinished
+        finished
+        """)
+
+
 def test_server_with_no_activity_timeout_csa_closes_an_idle_connection(
         runProgram, assertRanCleanly, freePort):
     """TCPS.CSA = NoActivityTimeout(ConnectedSocketAdapter, timeout=0.3): a plain function as the

@@ -1,6 +1,6 @@
 """A Graphline shutdown chain, Kamaelia 1.x style.
 
-Run: python3 graphline_chain.py finished|forwarded|routed
+Run: python3 graphline_chain.py finished|forwarded|routed|nested
 
 * finished: SOURCE -> A -> B -> C inside a Graphline, each "signal" linked to
   the next "control"; the producerFinished that SOURCE sends at the end
@@ -12,6 +12,10 @@ Run: python3 graphline_chain.py finished|forwarded|routed
 * routed: the linkages route the Graphline's "control" through A and B and
   B's "signal" out of the Graphline's; the message travels that route and
   comes out once.
+
+* nested: the same as forwarded, with a Graphline as the child of the
+  Graphline: it forwards the message to its own child in turn, and each
+  passes it on out of its "signal".
 
 Each prints the data that came out, every component's trace, and
 "finished" once run() has returned.
@@ -109,5 +113,27 @@ def routed():
           describe(end.controls[0]))
 
 
-{"finished": finished, "forwarded": forwarded, "routed": routed}[sys.argv[1]]()
+def nested():
+    end = Collector("GRAPHLINE-SIGNAL")
+    inner = Graphline(
+        A=Tracer("INNER-A"),
+        linkages={
+            ("self", "inbox"): ("A", "inbox"),
+            ("A", "outbox"): ("self", "outbox"),
+        })
+    Pipeline(
+        SendThenStop(["x", "y"]),
+        Graphline(
+            INNER=inner,
+            linkages={
+                ("self", "inbox"): ("INNER", "inbox"),
+                ("INNER", "outbox"): ("self", "outbox"),
+            }),
+        end,
+    ).run()
+    report()
+    print("the outer Graphline passed on the very message sent:", end.controls[0] is STOP)
+
+
+{"finished": finished, "forwarded": forwarded, "routed": routed, "nested": nested}[sys.argv[1]]()
 print("finished")
