@@ -99,6 +99,14 @@ _log = _logging.getLogger("Axon.Component")
 _microprocessUnpause = microprocess.unpause
 
 
+class _ClassGivenAsChild(TypeError, AttributeError):
+    """``addChildren`` was given a class, not an instance.
+
+    A TypeError (what is wrong) that is also the AttributeError 1.x raised
+    when it went on to register the class as a child.
+    """
+
+
 class _LazyAttribute(object):
     """Per-instance attribute created on first use (keeps idle components small)."""
 
@@ -175,8 +183,8 @@ class component(microprocess):
             if isinstance(child, type):
                 _log.warning("%s.addChildren was given the class %s, not an instance",
                              self.name, child.__name__)
-                raise TypeError("addChildren expects component instances, got the class %r"
-                                % child)
+                raise _ClassGivenAsChild("addChildren expects component instances, "
+                                         "got the class %r" % child)
             children = self.children
             if child not in children:
                 children.append(child)

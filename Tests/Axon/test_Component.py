@@ -350,6 +350,15 @@ def test_removeChild_works_on_a_children_list_assigned_by_old_code():
     assert parent.children == [b]
 
 
+def test_addChildren_with_a_class_raises_TypeError_that_is_also_1x_AttributeError(caplog):
+    parent = Plain()
+    for expected in (TypeError, AttributeError):
+        with pytest.raises(expected):
+            parent.addChildren(Plain)
+    assert parent.children == []
+    assert any("class" in r.getMessage() for r in caplog.records)
+
+
 def test_addChildren_with_a_class_raises():
     parent = Plain()
     with pytest.raises(Exception):
