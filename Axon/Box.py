@@ -71,11 +71,11 @@ def _nothing():
 class nullsink(object):
     """Storage that discards everything; used by outboxes."""
 
-    __slots__ = ("wakeOnPop",)
-    size = None
+    __slots__ = ("wakeOnPop", "size")
 
     def __init__(self):
         self.wakeOnPop = []
+        self.size = None
 
     def append(self, data):
         pass
@@ -218,10 +218,18 @@ class postbox(object):
             _traced.pop(self, None)
 
     def setSize(self, size):
-        """Limit this box's own storage to ``size`` items (None: unlimited)."""
+        """Limit this box's own storage to ``size`` items (None: unlimited).
+
+        On an outbox the limit is only recorded (``getSize``): what an outbox
+        stores is discarded, so it never fills.
+        """
         storage = self.storage
-        if storage is _SHARED_NULLSINK or isinstance(storage, nullsink):
-            return
+        if storage is _SHARED_NULLSINK:
+            if size is None:
+                return
+            storage = self.storage = nullsink()
+            if self.target is None:
+                self.sink = storage
         storage.size = size
 
     def getSize(self):

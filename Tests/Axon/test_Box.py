@@ -527,3 +527,22 @@ def test_ShowAllTransits_traces_boxes_created_while_it_is_set(woken, caplog, mon
         assert any("traced-payload" in r.getMessage() for r in caplog.records)
     finally:
         i.setShowTransit(False)
+
+
+def test_an_outbox_records_its_size_limit_but_never_fills(woken):
+    """1.x set the size on any box's own storage, an outbox's null sink
+    included, so getSize returned it; what an outbox stores is discarded,
+    so it never fills. Other outboxes keep no limit."""
+    o, other = outbox("tx", woken), outbox("tx2", woken)
+    o.setSize(3)
+    assert o.getSize() == 3 and other.getSize() is None
+    for n in range(5):
+        o.append(n)
+    assert not o.isFull() and len(o) == 0
+    final = inbox("rx", woken)
+    final.addsource(o)
+    o.append("x")
+    assert list(final.storage) == ["x"] and o.getSize() == 3
+    final.removesource(o)
+    o.setSize(None)
+    assert o.getSize() is None
