@@ -71,20 +71,27 @@ when the end of the header is seen.
 Inboxes
 -------
 * inbox   -- text of the request (``str``, or ``bytes`` taken as latin-1)
-* control -- not read
+* control -- ``producerFinished`` or ``shutdownMicroprocess``: give up on a
+  request that is still incomplete once the inbox is empty
 
 Outboxes
 --------
 * outbox -- one ``mimeObject`` for the request
 * signal -- ``Axon.Ipc.errorInformation(self, BadRequest(...))`` if the request
-  line or a header cannot be parsed
+  line or a header cannot be parsed; the shutdown message, if it gave up
 
 Termination
 -----------
 It stops after sending its ``mimeObject``, or after sending an
 ``errorInformation`` on "signal" when the request line (or a header line,
-or the ``Content-Length`` value) is malformed. It does not read "control":
-until a complete request arrives it waits.
+or the ``Content-Length`` value) is malformed. "control" is read only when
+the request is incomplete and nothing is left in "inbox": a
+``producerFinished`` or ``shutdownMicroprocess`` there (say, the connection
+closed early) makes it pass that message on "signal" and stop without
+sending a request; other messages there are discarded. (1.x never read
+"control" and waited for ever.) Data already waiting is always parsed
+first, so a ``producerFinished`` sent right after a complete request does
+not stop it from being sent.
 
 Debugging output: section ``"MimeRequestComponent.mainBody"`` of
 ``Axon.debug`` (level 5: the request line; 8: the headers; 10: the body).
@@ -93,7 +100,7 @@ Debugging output: section ``"MimeRequestComponent.mainBody"`` of
 import logging
 
 from Axon.Component import component
-from Axon.Ipc import errorInformation
+from Axon.Ipc import errorInformation, producerFinished, shutdownMicroprocess
 from Kamaelia.KamaeliaExceptions import BadRequest
 from Kamaelia.Support.Data.MimeObject import mimeObject
 from Kamaelia.Support.Data.requestLine import requestLine
@@ -110,9 +117,10 @@ class MimeRequestComponent(component):
     """
 
     Inboxes = {"inbox": "Text of the request (str, or bytes read as latin-1)",
-               "control": "Not read"}
+               "control": "producerFinished/shutdownMicroprocess: give up on an incomplete request"}
     Outboxes = {"outbox": "One mimeObject for the request",
-                "signal": "errorInformation(self, BadRequest) for a malformed request"}
+                "signal": "errorInformation(self, BadRequest) for a malformed request, "
+                          "or the shutdown message it gave up on"}
 
     def __init__(self):
         super().__init__()
@@ -222,6 +230,15 @@ class MimeRequestComponent(component):
                 or (code == 2 and not self.currentLineRead)
                 or (code == 4 and self.needData))
 
+    def _stopRequested(self):
+        """Pass on a producerFinished/shutdownMicroprocess waiting on "control"; True if one was."""
+        while self.dataReady("control"):
+            msg = self.recv("control")
+            if isinstance(msg, (producerFinished, shutdownMicroprocess)):
+                self.send(msg, "signal")
+                return True
+        return False
+
     def _fail(self, text, exc):
         self.send(errorInformation(self, BadRequest(text, exc)), "signal")
         return 0
@@ -236,6 +253,8 @@ class MimeRequestComponent(component):
                 return self._fail(where, e)
             if code:
                 if self._waitingForInput(code):
+                    if self._stopRequested():
+                        return 0
                     self.pause()
                 return 1
         self.gotRequest = 1

@@ -12,7 +12,7 @@ import pytest
 
 from Axon.Component import component
 from Axon.debug import debug
-from Axon.Ipc import errorInformation
+from Axon.Ipc import errorInformation, producerFinished, shutdownMicroprocess
 from Axon.Testing import ComponentHarness
 from Kamaelia.KamaeliaExceptions import BadRequest
 from Kamaelia.Protocol import MimeRequestComponent as module
@@ -390,12 +390,38 @@ def test_it_sleeps_while_waiting_and_wakes_for_more_data():
     assert len(h.get("outbox").body) == 74
 
 
-def test_it_ignores_control():
-    from Axon.Ipc import producerFinished
+@pytest.mark.parametrize("message", [producerFinished(), shutdownMicroprocess()],
+                         ids=["producerFinished", "shutdownMicroprocess"])
+def test_shutdown_on_control_gives_up_on_an_incomplete_request(message):
+    h = ComponentHarness(fed(REQUEST_LINE + "\r\n", "Content-Length: 10\r\n\r\n", "short"))
+    h.runUntilIdle()
+    assert not h.finished
+    h.put(message, "control")
+    h.runUntilIdle()
+    assert h.finished
+    assert h.ready("outbox") == 0
+    assert h.getAll("signal") == [message]
+
+
+def test_a_producerFinished_right_behind_a_complete_request_does_not_lose_it():
+    x = fed(*EXAMPLE)
+    x._deliver(producerFinished(), "control")
+    h = ComponentHarness(x)
+    h.runUntilIdle()
+    assert h.finished
+    assert len(h.get("outbox").body) == 74
+    assert h.ready("signal") == 0
+
+
+def test_other_control_messages_are_discarded():
     h = ComponentHarness(fed(REQUEST_LINE + "\r\n"))
-    h.put(producerFinished(), "control")
+    h.put("not a shutdown", "control")
     h.runUntilIdle()
     assert not h.finished and h.ready("signal") == 0
+    assert h.component.dataReady("control") == 0
+    h.put("\r\n")
+    h.runUntilIdle()
+    assert h.finished and h.ready("outbox") == 1
 
 
 def test_the_request_is_reported_on_the_debug_section_when_enabled(monkeypatch, caplog):
