@@ -43,7 +43,7 @@ def _cut(text, separator, what):
     """Split ``text`` at the first ``separator``; ValueError naming ``what`` if absent."""
     before, found, after = text.partition(separator)
     if not found:
-        raise ValueError("no %r after the %s" % (separator, what))
+        raise ValueError("%r expected after the %s" % (separator, what))
     return before, after
 
 
