@@ -32,7 +32,8 @@ passthrough    source box      sink box
 =============  ==============  ==============
 
 ``pipewidth=n`` limits the sink box to n items; ``synchronous=True`` without
-a pipewidth limits it to 1.
+a pipewidth limits it to 1. The limit is set on the sink box when the
+linkage is constructed (as in 1.x), so the sink box must exist by then.
 
 ``wakeProducer=False`` (an addition to the original) makes a ``recv`` from the
 sink box wake the source component only when the box was full, i.e. only a
@@ -70,6 +71,10 @@ class linkage(AxonObject):
         self.transittag = None
         self._boxes = None
         self.wakeProducer = wakeProducer
+        if pipewidth is not None or synchronous:
+            # As in 1.x, the sink box's limit is set when the linkage is made,
+            # even though the boxes are joined only when it is registered.
+            self.setSynchronous(pipewidth)
 
     def sourcePair(self):
         """``(source component, source box name)``."""

@@ -67,8 +67,6 @@ class postoffice(AxonObject):
         # Remember the box objects: a box may be deleted (AdaptiveCommsComponent)
         # before the link is removed.
         thelink._boxes = (sourcebox, sinkbox)
-        if thelink.pipewidth is not None or thelink.synchronous:
-            thelink.setSynchronous(thelink.pipewidth)
         self.linkages.append(thelink)
         self._index(thelink.source).append(thelink)
         if thelink.sink is not thelink.source:

@@ -106,6 +106,18 @@ def test_synchronous_without_pipewidth_limits_the_sink_to_one(pair):
     assert b.inboxes["inbox"].getSize() == 1
 
 
+def test_constructing_a_linkage_with_pipewidth_sets_the_sink_size_without_linking(pair):
+    """1.x applied pipewidth/synchronous in the linkage's constructor; the
+    boxes are joined only when the linkage is registered."""
+    a, b = pair
+    l = linkage(a, b, pipewidth=2)
+    assert l.pipewidth == 2
+    assert b.inboxes["inbox"].getSize() == 2
+    assert a.outboxes["outbox"].target is None
+    linkage(a, b, "signal", "control", synchronous=True)
+    assert b.inboxes["control"].getSize() == 1
+
+
 def test_an_ordinary_link_leaves_the_sink_unlimited(pair):
     a, b = pair
     postoffice().link((a, "outbox"), (b, "inbox"))
