@@ -10,14 +10,16 @@ Example Usage
 -------------
 ::
 
-    from Kamaelia.KamaeliaExceptions import BadRequest
-    from Kamaelia.Support.Data.requestLine import requestLine
-
-    try:
-        requestLine("not a request")
-    except BadRequest as e:
-        print("bad request line %r (%s)" % (e.request, type(e.exception).__name__))
-        # prints: bad request line 'not a request' (ValueError)
+    >>> from Kamaelia.KamaeliaExceptions import BadRequest, connectionDied
+    >>> from Kamaelia.Support.Data.requestLine import requestLine
+    >>> try:
+    ...     requestLine("not a request")
+    ... except BadRequest as e:
+    ...     print("bad request line %r (%s)" % (e.request, type(e.exception).__name__))
+    bad request line 'not a request' (ValueError)
+    >>> from Kamaelia.KamaeliaExceptions import connectionDiedSending
+    >>> issubclass(connectionDiedSending, connectionDied)
+    True
 
 How does it work?
 -----------------

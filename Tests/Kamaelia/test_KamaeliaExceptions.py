@@ -48,3 +48,9 @@ def test_plain_exceptions_keep_their_arguments():
     e = KE.connectionServerShutdown("shutting down", 7)
     assert e.args == ("shutting down", 7)
     assert isinstance(e, AxonException)
+
+
+def test_the_docstring_example_runs():
+    import doctest
+    result = doctest.testmod(KE)
+    assert result.attempted > 0 and result.failed == 0

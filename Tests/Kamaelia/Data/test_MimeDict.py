@@ -12,3 +12,10 @@ def test_the_old_path_is_the_same_class():
 def test_the_old_package_imports_as_a_module_attribute_too():
     import Kamaelia.Data.MimeDict
     assert Kamaelia.Data.MimeDict.MimeDict is current
+
+
+def test_the_docstring_example_runs():
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module("Kamaelia.Data.MimeDict"))
+    assert result.attempted > 0 and result.failed == 0

@@ -439,3 +439,17 @@ def test_the_request_is_reported_on_the_debug_section_when_enabled(monkeypatch, 
 def test_the_debug_section_is_among_the_defaults():
     from Axon.debugConfigDefaults import defaultConfig
     assert defaultConfig()["MimeRequestComponent.mainBody"] == (0, "default")
+
+
+def test_the_docstring_example_runs_and_prints_what_it_says(tmp_path):
+    import re
+    import subprocess
+    import sys
+    section = module.__doc__.split("Example Usage", 1)[1].split("How does it work?", 1)[0]
+    block = re.search(r"::\n\n((?:(?:    .*)?\n)+)", section).group(1)
+    code = re.sub(r"(?m)^    ", "", block)
+    promised = [line[2:] for line in code.split("# prints:\n", 1)[1].splitlines() if line.startswith("# ")]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == promised == ["GET /index.html", "['Content-Length', '5'] 'hello'"]

@@ -276,3 +276,10 @@ def test_a_parsed_message_can_be_edited_and_written_again():
     m["A"] = "changed"
     m["C"] = ["x", "y"]
     assert str(m) == "B: 2\r\nA: changed\r\nC: x\r\nC: y\r\n\r\nbody"
+
+
+def test_the_docstring_example_runs():
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module("Kamaelia.Support.Data.MimeDict"))
+    assert result.attempted > 0 and result.failed == 0

@@ -55,3 +55,10 @@ def test_str_uses_the_stored_original_spelling_not_the_key():
 def test_str_puts_the_preamble_line_first_and_the_body_once():
     m = mimeObject({"host": ["Host", "h"]}, "BODY", requestLine("GET http://h/ HTTP/1.0"))
     assert str(m) == "GET http://h/ HTTP/1.0\nHost: h\n\nBODY"
+
+
+def test_the_docstring_example_runs():
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module("Kamaelia.Support.Data.MimeObject"))
+    assert result.attempted > 0 and result.failed == 0

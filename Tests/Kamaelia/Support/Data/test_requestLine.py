@@ -78,3 +78,10 @@ def test_debug_str_lists_every_field_on_its_own_line():
     for name, line in zip(FIELDS, lines):
         assert line.startswith(name)
     assert "password" in text and "127.0.0.1:1234" in text
+
+
+def test_the_docstring_example_runs():
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module("Kamaelia.Support.Data.requestLine"))
+    assert result.attempted > 0 and result.failed == 0
