@@ -143,12 +143,16 @@ class _SleepStep(object):
     the real step back first.
     """
 
-    __slots__ = ("scheduler", "mp", "step")
+    __slots__ = ("scheduler", "mp", "step", "cycle", "wakeAfterSkip")
 
     def __init__(self, scheduler, mp, step):
         self.scheduler = scheduler
         self.mp = mp
         self.step = step
+        self.cycle = scheduler._cycleNumber
+        # Woken after the cycle the pause took hold in: 1.x still skipped this
+        # turn (wakes waited for the end of the cycle) and ran it in the next.
+        self.wakeAfterSkip = False
 
     def __iter__(self):
         return self
@@ -158,7 +162,7 @@ class _SleepStep(object):
         if scheduler._steps.get(mp) is self:
             scheduler._steps[mp] = self.step
         if scheduler.threads.get(mp) is _GOINGTOSLEEP:
-            scheduler.threads[mp] = _SLEEPING
+            scheduler.threads[mp] = _ACTIVE if self.wakeAfterSkip else _SLEEPING
             return None
         return next(self.step)
 
@@ -283,7 +287,11 @@ class scheduler(microprocess):
         elif state is _ACTIVE:
             self._markWoken(mp)
         elif state is _GOINGTOSLEEP:
-            threads[mp] = _ACTIVE
+            step = self._steps.get(mp)
+            if step.__class__ is _SleepStep and step.cycle != self._cycleNumber:
+                step.wakeAfterSkip = True
+            else:
+                threads[mp] = _ACTIVE
             self._markWoken(mp)
         elif state is None and canActivate:
             try:

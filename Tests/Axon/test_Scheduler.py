@@ -1220,3 +1220,44 @@ def test_scheduler_has_1x_request_queues():
     for name in ("stopRequests", "wakeRequests", "pauseRequests"):
         q = getattr(s, name)
         assert q.empty() and hasattr(q, "put") and hasattr(q, "get")
+
+
+def test_main_a_message_in_the_cycle_after_a_pause_wakes_it_for_the_cycle_after_that():
+    """1.x applied wakes at the end of a cycle: a consumer that paused in one
+    cycle and gets a message early in the next is still skipped at its turn
+    there (its pause taking hold) and runs in the cycle after."""
+    s = scheduler()
+    log = []
+
+    class Consumer(component):
+        def main(self):
+            while True:
+                log.append(("consumer", self.dataReady("inbox")))
+                while self.dataReady("inbox"):
+                    self.recv("inbox")
+                self.pause()
+                yield 1
+
+    class Producer(component):
+        def main(self):
+            yield 1                     # cycle 2: nothing
+            log.append("send")
+            self.send("x", "outbox")    # cycle 3, before the consumer's turn
+            while True:
+                self.pause()
+                yield 1
+
+    producer, consumer = Producer(), Consumer()
+    producer.link((producer, "outbox"), (consumer, "inbox"))
+    producer.activate(s)
+    consumer.activate(s)
+    gen = s.main()
+    stepped(gen, 4)         # empty cycle; cycle 2: producer, consumer (pauses), end
+    assert log == [("consumer", 0)]
+    stepped(gen, 3)         # cycle 3: producer sends; consumer's turn is skipped; end
+    assert log == [("consumer", 0), "send"]
+    assert not s.isThreadPaused(consumer)
+    stepped(gen, 2)         # cycle 4: producer's skipped turn; consumer runs
+    assert log == [("consumer", 0), "send"]
+    stepped(gen, 1)
+    assert log == [("consumer", 0), "send", ("consumer", 1)]
