@@ -1,1 +1,4 @@
-"""Kamaelia.Support.Data: pure data helpers (escaping, rationals, MIME dictionaries and objects, request lines)."""
+"""Kamaelia.Support.Data: pure data helpers.
+
+Escaping, rationals, MIME dictionaries and objects, request lines.
+"""
