@@ -239,10 +239,13 @@ class component(microprocess):
         return item
 
     def Inbox(self, boxname="inbox"):
-        """Iterate over the messages waiting in ``boxname``, removing each."""
-        storage = self.inboxes[boxname].storage
-        while len(storage):
-            yield storage.pop(0)
+        """Iterate over the messages waiting in ``boxname``, removing each.
+
+        It uses ``dataReady`` and ``recv``, as 1.x did, so a subclass that
+        overrides them is drained through its own versions.
+        """
+        while self.dataReady(boxname):
+            yield self.recv(boxname)
 
     def send(self, message, boxname="outbox"):
         """Deliver ``message`` now through outbox ``boxname``."""

@@ -707,3 +707,20 @@ def test_traced_recv_reads_a_passed_through_inbox_like_recv(monkeypatch):
     producer.link((producer, "outbox"), (parent, "inbox"))
     producer.send("through")
     assert parent.recv("inbox") == "through"
+
+
+def test_Inbox_drains_through_dataReady_and_recv_so_overrides_are_used():
+    class Counting(component):
+        def __init__(self):
+            super().__init__()
+            self.recvs = 0
+
+        def recv(self, boxname="inbox"):
+            self.recvs += 1
+            return super().recv(boxname)
+
+    c = Counting()
+    for n in range(3):
+        c._deliver(n, "inbox")
+    assert list(c.Inbox("inbox")) == [0, 1, 2]
+    assert c.recvs == 3 and c.dataReady("inbox") == 0
