@@ -210,9 +210,9 @@ class component(microprocess):
     # -- boxes ------------------------------------------------------------------
 
     def anyReady(self):
-        """The name of the first inbox holding a message, or False."""
-        for name, box in self.inboxes.items():
-            if len(box.storage):
+        """The name of the first inbox holding a message (by ``dataReady``), or False."""
+        for name in self.inboxes:
+            if self.dataReady(name):
                 return name
         return False
 

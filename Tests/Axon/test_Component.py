@@ -724,3 +724,15 @@ def test_Inbox_drains_through_dataReady_and_recv_so_overrides_are_used():
         c._deliver(n, "inbox")
     assert list(c.Inbox("inbox")) == [0, 1, 2]
     assert c.recvs == 3 and c.dataReady("inbox") == 0
+
+
+def test_anyReady_asks_dataReady_so_an_override_is_used():
+    class ReportsControl(component):
+        def dataReady(self, boxname="inbox"):
+            return 1 if boxname == "control" else 0
+
+    assert ReportsControl().anyReady() == "control"
+    plain = Plain()
+    assert plain.anyReady() is False
+    plain._deliver("x", "control")
+    assert plain.anyReady() == "control"
