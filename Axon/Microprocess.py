@@ -29,7 +29,9 @@ the default ``schedulerClass.run``. It returns ``self``, so
 ``X().activate()`` can be chained.
 
 ``pause()`` asks the scheduler not to run this microprocess again until it
-is woken; it takes effect when the microprocess next yields, and a wake in
+is woken; called in its own step, it takes effect when the microprocess
+next yields; called from outside (another microprocess, between steps), at
+the end of the cycle, and the microprocess skips its next turn. A wake in
 the same scheduler cycle cancels it. ``unpause()`` wakes it and is safe to
 call from any thread. Box deliveries wake the receiving component and
 collecting a message wakes the components that sent it.
@@ -206,7 +208,11 @@ class microprocess(AxonObject):
             stopThread(self)
 
     def pause(self):
-        """Sleep from the next yield until woken (a wake in the same cycle wins)."""
+        """Sleep from the next yield until woken (a wake in the same cycle wins).
+
+        Called from outside this microprocess's own step, the pause is applied
+        at the end of the cycle and this microprocess skips its next turn.
+        """
         scheduler = self.scheduler
         try:
             current = scheduler._current
