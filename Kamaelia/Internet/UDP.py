@@ -34,12 +34,18 @@ Items to send may be ``bytes`` or ``str`` (encoded as UTF-8). A send or
 receive error (e.g. ICMP port unreachable reported on the next call) is
 logged at debug level and the peer carries on.
 
+As in 1.x, a peer does not stop when the component feeding it finishes:
+``producerFinished`` on "control" is ignored, so in
+``Pipeline(DataSource([request]), SimplePeer(...), handler)`` the answer
+still arrives after the source has finished.
+
 Inboxes
 -------
 - inbox -- data to send (SimplePeer/TargettedPeer) or ``(host, port, data)``
   (PostboxPeer)
 - target -- (TargettedPeer) ``(addr, port)`` to send to from now on
-- control -- ``producerFinished``/``shutdownMicroprocess`` stops the peer
+- control -- ``shutdownMicroprocess`` stops the peer (``producerFinished`` is
+  ignored, as 1.x ignored control)
 
 Outboxes
 --------
@@ -48,8 +54,8 @@ Outboxes
 
 Termination
 -----------
-On ``producerFinished`` or ``shutdownMicroprocess`` on "control" (forwarded to
-"signal"), after sending what is already waiting on "inbox"; the socket is
+On ``shutdownMicroprocess`` on "control" (forwarded to "signal"), after
+sending what is already waiting on "inbox", or when stopped; the socket is
 then closed. (Kamaelia 1.x peers never ended.)
 """
 
@@ -57,7 +63,7 @@ import logging
 import socket
 
 from Axon.Component import component
-from Axon.Ipc import producerFinished, shutdownMicroprocess
+from Axon.Ipc import shutdownMicroprocess
 
 _log = logging.getLogger(__name__)
 
@@ -72,9 +78,9 @@ class BasicPeer(component):
     """Base class: a bound UDP socket watched for incoming datagrams."""
 
     Inboxes = {"inbox": "Data to send",
-               "control": "producerFinished/shutdownMicroprocess stops the peer"}
+               "control": "shutdownMicroprocess stops the peer (producerFinished is ignored)"}
     Outboxes = {"outbox": "(data, (host, port)) for each datagram received",
-                "signal": "The shutdown message that stopped the peer"}
+                "signal": "The shutdownMicroprocess that stopped the peer"}
 
     localaddr = "0.0.0.0"
     localport = 0
@@ -130,10 +136,14 @@ class BasicPeer(component):
             _log.debug("%s: send to %s failed: %s", self.name, address, e)
 
     def shutdownRequested(self):
-        """True (after forwarding it) if a shutdown message has arrived on "control"."""
+        """True (after forwarding it) if ``shutdownMicroprocess`` has arrived on "control".
+
+        Anything else there, ``producerFinished`` included, is discarded: a
+        peer outlives the component feeding it, as in 1.x.
+        """
         while self.dataReady("control"):
             message = self.recv("control")
-            if isinstance(message, (producerFinished, shutdownMicroprocess)):
+            if isinstance(message, shutdownMicroprocess):
                 self.send(message, "signal")
                 return True
         return False
@@ -148,7 +158,9 @@ class BasicPeer(component):
         """Hook for subclasses with extra inboxes."""
 
     def main(self):
-        self.scheduler.addReader(self.sock, self._onReadable)
+        # Kept: once stopped, a component's ``scheduler`` is a null one.
+        scheduler = self.scheduler
+        scheduler.addReader(self.sock, self._onReadable)
         try:
             while True:
                 self.handleOtherInboxes()
@@ -163,7 +175,7 @@ class BasicPeer(component):
                 yield 1
         finally:
             try:
-                self.scheduler.removeReader(self.sock)
+                scheduler.removeReader(self.sock)
             finally:
                 self.sock.close()
 

@@ -4,7 +4,7 @@ import socket
 import time
 
 from Axon.Component import component
-from Axon.Ipc import producerFinished, shutdown
+from Axon.Ipc import producerFinished, shutdown, shutdownMicroprocess
 from Axon.Testing import ComponentHarness
 from Kamaelia.Internet.Selector import Selector
 from Kamaelia.Internet.SingleServer import SingleServer
@@ -42,9 +42,9 @@ def test_simple_peer_sends_inbox_items_and_emits_received_datagrams():
     got, sender = h.get("outbox")
     assert got == big
     assert sender == receiver.getsockname()
-    h.put(producerFinished(), "control")
+    h.put(shutdownMicroprocess(), "control")
     h.runUntilIdle()
-    assert h.finished and isinstance(h.get("signal"), producerFinished)
+    assert h.finished and isinstance(h.get("signal"), shutdownMicroprocess)
     receiver.close()
 
 
@@ -65,7 +65,7 @@ def test_targetted_peer_changes_destination():
     h.runUntilIdle()
     assert a.recvfrom(10)[0] == b"to a"
     assert b.recvfrom(10)[0] == b"to b"
-    h.put(producerFinished(), "control")
+    h.put(shutdownMicroprocess(), "control")
     h.runUntilIdle()
     assert h.finished and peer.sock.fileno() == -1
     a.close()
@@ -82,7 +82,7 @@ def test_postbox_peer_sends_to_the_address_in_each_item():
     h.put(("127.0.0.1", r.getsockname()[1], b"addressed"))
     h.runUntilIdle()
     assert r.recvfrom(20)[0] == b"addressed"
-    h.put(producerFinished(), "control")
+    h.put(shutdownMicroprocess(), "control")
     h.runUntilIdle()
     assert h.finished and peer.sock.fileno() == -1
     r.close()
@@ -222,7 +222,7 @@ def test_basic_peer_on_its_own_replies_to_addresses_given_with_the_data():
     other.sendto(b"pong", address)
     runUntil(h, lambda: h.ready("outbox"))
     assert h.get("outbox") == (b"pong", other.getsockname())
-    h.put(producerFinished(), "control")
+    h.put(shutdownMicroprocess(), "control")
     h.runUntilIdle()
     assert h.finished and peer.sock.fileno() == -1
     other.close()
