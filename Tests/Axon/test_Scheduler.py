@@ -3,8 +3,9 @@ WaitComplete, errors, stopping, timers, idle blocking, threads and I/O.
 
 Every run of a scheduler has a deadline (the ``runScheduler`` fixture's
 watchdog stops the scheduler and fails the test); thread hand-offs wait on
-conditions, never on sleeps. Exact cycle-by-cycle orders are pinned in
-test_Traces.py; the tests here check behaviour.
+conditions, never on sleeps. Exact cycle-by-cycle orders of runThreads are
+pinned in test_Traces.py; the tests here check behaviour, except those at
+the end, which pin main()'s yields, as 1.x's, one next() at a time.
 """
 
 import logging
