@@ -235,9 +235,17 @@ class TCPClient(component):
                 continue
             if not connected:
                 self._event = None
-                self.scheduler.addWriter(sock, self._set, "writable")
-                yield from self._waitFor("writable", "timeout")
-                self.scheduler.removeWriter(sock)
+                # Kept: once stopped, a component's ``scheduler`` is a null one.
+                scheduler = self.scheduler
+                scheduler.addWriter(sock, self._set, "writable")
+                interrupted = True
+                try:
+                    yield from self._waitFor("writable", "timeout")
+                    interrupted = False
+                finally:
+                    scheduler.removeWriter(sock)
+                    if interrupted:     # stopped while connecting
+                        sock.close()
                 if self._event == "shutdown":
                     sock.close()
                     return None

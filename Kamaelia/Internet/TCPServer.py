@@ -168,6 +168,7 @@ class TCPServer(component):
         self._peers = {}
         self._acceptable = False
         self._listening = False
+        self._retryTimer = None
         self.listener, self.listenport, self.bindError = _bind(
             listenport, self.host, 2000, 50000, self.backlog, socketOptions)
         if self.listener is None:
@@ -204,7 +205,8 @@ class TCPServer(component):
                     _log.error("%s: cannot accept connections: %s; retrying shortly", self.name, e)
                     self._listen(False)
                     self._acceptable = False
-                    self.scheduler.callLater(self.acceptRetryDelay, self._resumeAccepting)
+                    self._retryTimer = self.scheduler.callLater(self.acceptRetryDelay,
+                                                                self._resumeAccepting)
                     return
                 if e.errno in (errno.ECONNABORTED, errno.EPROTO):
                     continue
@@ -221,6 +223,7 @@ class TCPServer(component):
             self.send(newCSA(self, csa, newsock), "protocolHandlerSignal")
 
     def _resumeAccepting(self):
+        self._retryTimer = None
         self._acceptable = True
         self._listen(True)
         self._deliveryWake()
@@ -273,6 +276,9 @@ class TCPServer(component):
 
     def stop(self):
         """Stop accepting and close the listening socket (idempotent)."""
+        if self._retryTimer is not None:
+            self._retryTimer.cancel()
+            self._retryTimer = None
         self._listen(False)
         if self.listener is not None:
             self.listener.close()

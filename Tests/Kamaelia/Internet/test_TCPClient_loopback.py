@@ -186,3 +186,32 @@ def test_safeConnect_called_repeatedly_like_1x_runClient_ends_True():
     assert client.safeConnect(sock, listener.getsockname()) is True, "already connected"
     sock.close()
     listener.close()
+
+
+def test_a_client_stopped_while_connecting_unwatches_and_closes_its_socket():
+    """stop() during a connect: the half-open socket must not stay in the I/O wait
+    (once it became writable the scheduler would spin on it for ever) nor stay open."""
+    from Axon.Testing import ComponentHarness
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    queued = []
+    for _ in range(3):       # fill the accept queue: further connects stay in progress
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex(listener.getsockname())
+        queued.append(s)
+    client = TCPClient("127.0.0.1", listener.getsockname()[1], connect_timeout=60)
+    h = ComponentHarness(client)
+    h.step(5)
+    watched = list(h.scheduler._io)
+    if not watched:
+        pytest.skip("the connect completed at once; cannot observe a connect in progress")
+    client.stop()
+    h.runUntilIdle()
+    assert h.finished
+    assert not h.scheduler._io, "the connecting socket is still watched"
+    assert all(sock.fileno() == -1 for sock in watched), "the connecting socket is still open"
+    for s in queued + [listener]:
+        s.close()
