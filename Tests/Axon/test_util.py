@@ -121,3 +121,9 @@ def test_listSubset_tests_membership_so_unhashable_items_work():
     assert listSubset([[1], {"a": 2}], [{"a": 2}, [3], [1]])
     assert not listSubset([[1], [4]], [[1], [2]])
     assert listSubset(["inbox"], {"inbox": "a dict of boxes", "control": ""})
+
+
+def test_testInterface_is_not_collected_by_pytest_where_it_is_imported():
+    """1.x's tests do `from Axon.util import testInterface`; pytest must not take it for a test."""
+    from Axon.util import testInterface
+    assert testInterface.__test__ is False
