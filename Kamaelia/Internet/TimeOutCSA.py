@@ -171,7 +171,14 @@ class PeriodicWakeup(component):
                 self.send(self.message, "outbox")
             self.pause()
             yield 1
-        self._timer.cancel()
+
+    def stop(self):
+        """Cancel the timer (it would reschedule itself for ever)."""
+        timer = getattr(self, "_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
+        super().stop()
 
 
 class WakeableIntrospector(component):
