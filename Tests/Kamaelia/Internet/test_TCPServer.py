@@ -43,3 +43,29 @@ def test_a_server_stopped_while_waiting_to_accept_again_stays_stopped():
     assert h.finished
     assert not h.scheduler._io
     client.close()
+
+
+def test_a_port_in_use_sends_the_shutdownMicroprocess_class_on_signal_and_ends():
+    """1.x quirk kept: the class itself (not an instance) goes out of "signal"."""
+    from Axon.Ipc import shutdownMicroprocess
+
+    blocker = socket.create_server(("127.0.0.1", 0))
+    port = blocker.getsockname()[1]
+    server = TCPServer(listenport=port, host="127.0.0.1")
+    assert server.listener is None and isinstance(server.bindError, OSError)
+    h = ComponentHarness(server)
+    h.runUntilIdle()
+    assert h.finished
+    assert h.get("signal") is shutdownMicroprocess
+    blocker.close()
+
+
+def test_makeTCPServerPort_returns_None_None_when_it_cannot_bind():
+    from Kamaelia.Internet.TCPServer import makeTCPServerPort
+
+    blocker = socket.create_server(("127.0.0.1", 0))
+    assert makeTCPServerPort(blocker.getsockname()[1], "127.0.0.1") == (None, None)
+    sock, port = makeTCPServerPort(0, "127.0.0.1")
+    assert sock.getsockname()[1] == port and port
+    sock.close()
+    blocker.close()
