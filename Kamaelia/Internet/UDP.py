@@ -21,6 +21,9 @@ Example Usage
     from Kamaelia.Internet.UDP import SimplePeer
     from Kamaelia.Util.DataSource import DataSource
 
+    # Sends two datagrams to 127.0.0.1:1600, then goes on listening for
+    # replies: a peer outlives its source, as in 1.x, so this runs until
+    # interrupted (or until the peer gets shutdownMicroprocess on "control").
     Pipeline(DataSource([b"hello", b"world"]),
              SimplePeer(receiver_addr="127.0.0.1", receiver_port=1600)).run()
 
