@@ -122,6 +122,13 @@ def currentLevel(level=None):
     if fromEnvironment is not None:
         return fromEnvironment
     if level is not None:
+        if isinstance(level, str):
+            # 1.x callers name levels: makeClassStub(cls, msg, "WARN").
+            parsed = _parseLevel(level)
+            if parsed is None:
+                raise ValueError("unknown deprecation level %r: expected one of QUIET, WARN, "
+                                 "VERBOSE, CRASH" % (level,))
+            return parsed
         return level
     return defaultLevel
 

@@ -161,3 +161,13 @@ def test_warnings_are_shown_to_people_running_a_program():
         capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0
     assert "KamaeliaDeprecationWarning: old api" in result.stderr
+
+
+def test_levels_may_be_named_as_1x_callers_do():
+    """makeClassStub(cls, message, "WARN") as 1.x modules wrote it."""
+    assert currentLevel("WARN") == WARN and currentLevel("quiet") == QUIET
+    Stub = makeClassStub(Thing, "Thing is old", "WARN")
+    with pytest.warns(KamaeliaDeprecationWarning, match="Thing is old"):
+        assert Stub(1).a == 1
+    with pytest.raises(ValueError):
+        currentLevel("LOUD")
