@@ -68,8 +68,36 @@ Timing profiles
   last-seen time of a passed triplet on every use and drops it after
   max-age without use, as ``max_grey`` does.
 
-postgrey's client auto-whitelist and its once-a-day cleanup schedule are not
-part of this module (expiry is ``GreylistStore.expire``).
+postgrey's once-a-day cleanup schedule is not part of this module (expiry
+is ``GreylistStore.expire``); its client auto-whitelist is, below.
+
+Auto-whitelisting
+-----------------
+postgrey stops greylisting a client whose mail has passed greylisting often
+enough; sqlgrey does the same for a sender domain seen from one client
+network. The rules, with the limits of ``AwlParameters`` (``clients`` = N,
+``maxAge``, ``interval`` = one hour), over an ``AwlRecord`` (``count``,
+``last_seen``) kept per client network:
+
+- a *count* is made when one of the client's triplets passes greylisting
+  (reason "passed", not a known triplet being refreshed), at most one per
+  ``interval``: ``countPass(record, now, params)`` returns the record to
+  store, or ``None`` when nothing changes;
+- the client is whitelisted (``isListed``) once ``count >= N``, until it is
+  unseen for more than ``maxAge`` seconds; a stale record counts as none;
+- while whitelisted, each message refreshes ``last_seen`` (and counts, for
+  the statistics) at most once per ``interval``: ``seenListed``.
+
+A clock that went backwards (a ``last_seen`` in the future) never blocks a
+count or a refresh. The per-network sender-domain list (``DomainAwlRecord``,
+``countDomainPass``) whitelists a (client network, sender domain) pair once
+``DOMAIN_AWL_SENDERS`` (2, sqlgrey's ``group_domain_level``) different
+senders of that domain have passed greylisting from the network, with the
+same ``maxAge`` and hourly refresh.
+
+``keyDigest(*fields)`` is the SHA-256 (hex) of key fields joined by NUL
+characters, which the store keeps instead of the fields themselves when
+asked for privacy.
 
 Triplet keys
 ------------
@@ -126,6 +154,7 @@ individual limits and the key mode.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass, replace
@@ -135,6 +164,11 @@ __all__ = [
     "TimingProfile", "KAMAELIA", "POSTGREY", "PROFILES", "Record", "Verdict",
     "decide", "tripletKey", "normaliseSender", "normaliseRecipient",
     "normaliseClient", "KEY_MODES", "PASS", "DEFER",
+    "AwlParameters", "AwlRecord", "DomainAwlRecord", "DOMAIN_AWL_SENDERS",
+    "isListed", "seenListed", "countPass", "isDomainListed", "seenDomainListed",
+    "countDomainPass",
+    "senderDomain", "keyDigest", "MessageVerdict", "CLIENT_AWL", "DOMAIN_AWL",
+    "DEFAULT_AWL",
 ]
 
 PASS = "pass"
@@ -314,3 +348,149 @@ def normaliseSender(sender: str, recipient: str = "") -> str:
             local = local.replace(embedded, "#rcpt#")
     local = _DIGITS.sub("#", local)
     return local + at + domain
+
+
+# -- auto-whitelisting ----------------------------------------------------------
+
+DOMAIN_AWL_SENDERS = 2
+
+
+@dataclass(frozen=True)
+class AwlParameters:
+    """The auto-whitelist's limits (see the module docstring).
+
+    ``clients`` is the number of counted passes after which a client
+    network is whitelisted (0: no client auto-whitelist); ``maxAge`` the
+    seconds an entry survives unseen; ``domains`` turns on the sender-domain
+    list; ``interval`` the seconds between two counts or refreshes.
+    """
+
+    clients: int = 5
+    maxAge: float = 35 * 86400
+    domains: bool = False
+    interval: float = 3600
+
+    def __post_init__(self) -> None:
+        if self.clients < 0:
+            raise ValueError("clients must not be negative")
+        if self.maxAge <= 0 or self.interval < 0:
+            raise ValueError("maxAge must be positive and interval not negative")
+
+
+DEFAULT_AWL = AwlParameters()
+
+
+@dataclass(frozen=True)
+class AwlRecord:
+    """What is remembered about one client network."""
+
+    count: int
+    last_seen: float
+
+
+@dataclass(frozen=True)
+class DomainAwlRecord:
+    """What is remembered about one (client network, sender domain) pair.
+
+    ``first_sender`` is the first sender seen passing (kept until a second
+    one makes the pair whitelisted); ``senders`` counts distinct senders,
+    up to ``DOMAIN_AWL_SENDERS``.
+    """
+
+    first_sender: str
+    senders: int
+    last_seen: float
+
+
+def _stale(last_seen: float, now: float, params: AwlParameters) -> bool:
+    return now - last_seen > params.maxAge
+
+
+def _due(last_seen: float, now: float, params: AwlParameters) -> bool:
+    return now >= last_seen + params.interval or last_seen > now
+
+
+def isListed(record: Optional[AwlRecord], now: float, params: AwlParameters) -> bool:
+    """True if the client network is auto-whitelisted at ``now``."""
+    return (params.clients > 0 and record is not None
+            and record.count >= params.clients
+            and not _stale(record.last_seen, now, params))
+
+
+def seenListed(record: AwlRecord, now: float,
+               params: AwlParameters) -> Optional[AwlRecord]:
+    """The record to store when a whitelisted client sends again, or None."""
+    if _due(record.last_seen, now, params):
+        return AwlRecord(record.count + 1, now)
+    return None
+
+
+def countPass(record: Optional[AwlRecord], now: float,
+              params: AwlParameters) -> Optional[AwlRecord]:
+    """The record to store after one of the client's triplets passed, or None."""
+    if record is None or _stale(record.last_seen, now, params):
+        return AwlRecord(1, now)
+    if _due(record.last_seen, now, params):
+        return AwlRecord(record.count + 1, now)
+    return None
+
+
+def isDomainListed(record: Optional[DomainAwlRecord], now: float,
+                   params: AwlParameters) -> bool:
+    """True if the (client network, sender domain) pair is auto-whitelisted."""
+    return (params.domains and record is not None
+            and record.senders >= DOMAIN_AWL_SENDERS
+            and not _stale(record.last_seen, now, params))
+
+
+def seenDomainListed(record: DomainAwlRecord, now: float,
+                     params: AwlParameters) -> Optional[DomainAwlRecord]:
+    """The record to store when a whitelisted pair sends again, or None."""
+    if _due(record.last_seen, now, params):
+        return replace(record, last_seen=now)
+    return None
+
+
+def countDomainPass(record: Optional[DomainAwlRecord], sender: str, now: float,
+                    params: AwlParameters) -> Optional[DomainAwlRecord]:
+    """The record to store after ``sender``'s triplet passed, or None."""
+    if record is None or _stale(record.last_seen, now, params):
+        return DomainAwlRecord(sender, 1, now)
+    if record.senders < DOMAIN_AWL_SENDERS and sender != record.first_sender:
+        return DomainAwlRecord(record.first_sender, record.senders + 1, now)
+    if _due(record.last_seen, now, params):
+        return replace(record, last_seen=now)
+    return None
+
+
+CLIENT_AWL = "client"
+DOMAIN_AWL = "domain"
+
+
+@dataclass(frozen=True)
+class MessageVerdict:
+    """The store's answer for one message (``GreylistStore.checkMessage``).
+
+    ``autoWhitelisted`` is ``CLIENT_AWL`` or ``DOMAIN_AWL`` when an
+    auto-whitelist let the whole message through (``verdicts`` is then
+    empty), else ``None`` and ``verdicts`` holds one ``Verdict`` per
+    recipient, in order. ``clientCount`` is the client network's count
+    after this message (0 when the client auto-whitelist is off).
+    """
+
+    autoWhitelisted: Optional[str]
+    verdicts: tuple[Verdict, ...] = ()
+    clientCount: int = 0
+
+
+def senderDomain(sender: str) -> str:
+    """The domain of a sender, lower-cased ("" for the null sender or no domain)."""
+    address = _bare(sender)
+    local, at, domain = address.rpartition("@")
+    return domain.rstrip(".") if at and local else ""
+
+
+def keyDigest(*fields: str) -> str:
+    """SHA-256 (hex) of the fields joined by NUL: a key that hides its fields."""
+    data = "\x00".join(fields).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()

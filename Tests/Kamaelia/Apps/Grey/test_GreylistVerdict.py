@@ -5,15 +5,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from Kamaelia.Apps.Grey.GreylistVerdict import (
+    DEFAULT_AWL,
     KAMAELIA,
     POSTGREY,
     PROFILES,
+    AwlParameters,
+    AwlRecord,
+    DomainAwlRecord,
     Record,
     TimingProfile,
+    countDomainPass,
+    countPass,
     decide,
+    isDomainListed,
+    isListed,
+    keyDigest,
     normaliseClient,
     normaliseRecipient,
     normaliseSender,
+    seenDomainListed,
+    seenListed,
+    senderDomain,
     tripletKey,
 )
 
@@ -235,3 +247,110 @@ def test_normalized_key_folds_verp_senders_from_one_network_together():
                        "<bob@example.net>", "normalized")
     assert first == retry == ("192.0.2.0/24", "bounce-#-#rcpt#@lists.example.org",
                               "bob@example.net")
+
+
+# -- auto-whitelisting ----------------------------------------------------------
+
+AWL = AwlParameters(clients=3, maxAge=10 * 86400, domains=True)
+HOUR = 3600
+
+
+def test_awl_defaults_are_postgreys():
+    assert DEFAULT_AWL == AwlParameters(clients=5, maxAge=35 * 86400, domains=False,
+                                        interval=3600)
+
+
+def test_awl_parameters_reject_nonsense():
+    with pytest.raises(ValueError):
+        AwlParameters(clients=-1)
+    with pytest.raises(ValueError):
+        AwlParameters(maxAge=0)
+
+
+def test_client_is_listed_after_n_passes_counted_at_most_once_an_hour():
+    record, listedAt = None, []
+    for i, now in enumerate([T0, T0 + 10, T0 + HOUR - 1, T0 + HOUR, T0 + HOUR + 5,
+                             T0 + 2 * HOUR, T0 + 2 * HOUR + 1]):
+        counted = countPass(record, now, AWL)
+        record = counted or record
+        if isListed(record, now, AWL):
+            listedAt.append(i)
+    assert record == AwlRecord(3, T0 + 2 * HOUR)
+    assert listedAt == [5, 6]          # the third hourly count makes it listed
+
+
+def test_count_pass_returns_none_when_nothing_changes():
+    assert countPass(AwlRecord(1, T0), T0 + HOUR - 0.5, AWL) is None
+    assert countPass(AwlRecord(1, T0), T0 + HOUR, AWL) == AwlRecord(2, T0 + HOUR)
+
+
+def test_listed_client_stays_listed_until_unseen_for_max_age():
+    record = AwlRecord(3, T0)
+    assert isListed(record, T0 + AWL.maxAge, AWL)
+    assert not isListed(record, T0 + AWL.maxAge + 0.001, AWL)
+    assert countPass(record, T0 + AWL.maxAge + 1, AWL) == AwlRecord(1, T0 + AWL.maxAge + 1)
+
+
+def test_seen_listed_refreshes_hourly_and_counts_for_statistics():
+    record = AwlRecord(3, T0)
+    assert seenListed(record, T0 + 100, AWL) is None
+    assert seenListed(record, T0 + HOUR, AWL) == AwlRecord(4, T0 + HOUR)
+
+
+def test_a_clock_that_went_back_never_blocks_a_count_or_refresh():
+    assert countPass(AwlRecord(1, T0 + 5000), T0, AWL) == AwlRecord(2, T0)
+    assert seenListed(AwlRecord(3, T0 + 5000), T0, AWL) == AwlRecord(4, T0)
+
+
+def test_client_awl_off_lists_nobody():
+    off = AwlParameters(clients=0)
+    assert not isListed(AwlRecord(1000, T0), T0, off)
+
+
+def test_domain_pair_is_listed_once_two_different_senders_passed():
+    record = countDomainPass(None, "a@example.org", T0, AWL)
+    assert record == DomainAwlRecord("a@example.org", 1, T0)
+    assert not isDomainListed(record, T0, AWL)
+    assert countDomainPass(record, "a@example.org", T0 + 10, AWL) is None     # same sender
+    second = countDomainPass(record, "b@example.org", T0 + 20, AWL)
+    assert second == DomainAwlRecord("a@example.org", 2, T0 + 20)
+    assert isDomainListed(second, T0 + 20, AWL)
+    assert not isDomainListed(second, T0 + 20 + AWL.maxAge + 1, AWL)
+    assert not isDomainListed(second, T0 + 20, AwlParameters(domains=False))
+
+
+def test_domain_pair_refreshes_hourly_and_restarts_when_stale():
+    listed = DomainAwlRecord("a@x", 2, T0)
+    assert seenDomainListed(listed, T0 + 10, AWL) is None
+    assert seenDomainListed(listed, T0 + HOUR, AWL) == DomainAwlRecord("a@x", 2, T0 + HOUR)
+    assert countDomainPass(listed, "c@x", T0 + HOUR, AWL) == DomainAwlRecord("a@x", 2, T0 + HOUR)
+    stale = T0 + AWL.maxAge + 1
+    assert countDomainPass(listed, "c@x", stale, AWL) == DomainAwlRecord("c@x", 1, stale)
+
+
+@pytest.mark.parametrize("sender, domain", [
+    ("<Alice@Example.ORG>", "example.org"), ("alice@example.org.", "example.org"),
+    ("<>", ""), ("", ""), ("postmaster", ""), ("@example.org", ""),
+])
+def test_sender_domain(sender, domain):
+    assert senderDomain(sender) == domain
+
+
+def test_key_digest_is_sha256_of_the_fields_joined_by_nul():
+    import hashlib
+    assert keyDigest("a", "b") == hashlib.sha256(b"a\x00b").hexdigest()
+    assert keyDigest("a", "b") != keyDigest("ab")
+    assert keyDigest("a\ud800") == hashlib.sha256("a\ud800".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@given(st.lists(st.floats(min_value=0, max_value=20 * 86400, allow_nan=False),
+                min_size=1, max_size=40))
+def test_client_counts_never_exceed_one_per_interval(gaps):
+    """However passes arrive, a count needs an hour since the last (or a stale record)."""
+    record, now = None, T0
+    for gap in gaps:
+        now += gap
+        counted = countPass(record, now, AWL)
+        if counted is not None and record is not None and counted.count > 1:
+            assert now - record.last_seen >= AWL.interval
+        record = counted or record
