@@ -3,9 +3,10 @@ Kamaelia.Apps.Grey.GreylistStore: the greylist in SQLite
 ========================================================
 
 Keeps the greylist of Kamaelia Grey in an SQLite database file and applies
-the decision of ``Kamaelia.Apps.Grey.GreylistVerdict`` to it: one call per
-(client, sender, recipient) triplet says whether the message may pass and
-records the attempt.
+the decisions of ``Kamaelia.Apps.Grey.GreylistVerdict`` to it: one call per
+message (or per triplet) says whether it may pass and records the attempt,
+and the auto-whitelists of client networks and sender domains are kept
+beside the triplets.
 
 Example Usage
 -------------
@@ -20,31 +21,72 @@ Example Usage
     verdict = store.check("192.0.2.7", "<alice@example.org>",
                           "<bob@example.net>", now=1000.0 + 3600)
     assert verdict.passed
-    print(store.expire(now=1000.0 + 4000000))   # Expired(attempts=0, passed=1)
+
+    # a whole message, with the client auto-whitelist
+    answer = store.checkMessage("192.0.2.7", "<alice@example.org>",
+                                ["<bob@example.net>", "<carol@example.net>"],
+                                now=5000.0)
+    print(answer.autoWhitelisted, [v.reason for v in answer.verdicts])
+    print(store.expire(now=1000.0 + 4000000))  # Expired(attempts=1, passed=1, ...)
     store.close()
 
 How does it work?
 -----------------
-One table, ``greylist``, has a row per triplet key (see ``tripletKey``;
-``keyMode`` chooses the original exact key or the normalised one) with the
-time of the first attempt of the current run and the time of the last pass.
+Tables (schema version 2):
+
+- ``greylist``: a row per triplet key (see ``tripletKey``; ``keyMode``
+  chooses the original exact key or the normalised one) with the time of
+  the first attempt of the current run and the time of the last pass;
+- ``client_awl``: a row per client network (IPv4 /24, IPv6 /64, as the
+  normalised key) with its count of passes and when it was last seen;
+- ``domain_awl``: a row per (client network, sender domain) with the first
+  sender that passed, how many distinct senders did, and when last seen;
+- ``meta``: ``schema_version``, and the ``key_mode`` and ``privacy`` the
+  file was last used with (a change of either makes every triplet new, so
+  it is logged as a warning).
+
+The version lives in a table, not only in SQLite's ``user_version``, so a
+store on another database can keep it the same way; ``user_version`` is
+kept equal to it. Opening a file of an older version migrates it in one
+transaction: schema 1 (the greylist table alone, Kamaelia Grey 2.0's first
+files) gains the other tables and keeps every triplet. A file newer than
+this program is refused with ``RuntimeError``.
+
 The database runs in WAL mode with ``synchronous=NORMAL``: a committed check
 survives the process being killed (``kill -9``); after a power failure the
 last few checks may be lost, which only means those senders are greylisted
 once more.
 
-``check(ip, sender, recipient, now)`` reads the row, calls ``decide()`` and
-writes the new row inside one ``BEGIN IMMEDIATE`` transaction, so two
-processes (for example two greylisters, or a greylister and an expiry job)
-sharing the file never interleave a read and a write of the same triplet.
+Every read-decide-write runs inside one ``BEGIN IMMEDIATE`` transaction, so
+two processes (two greylisters on one file, or a greylister and an expiry
+job) never interleave a read and a write of the same row: no update is lost
+and no pass is counted twice.
+
+- ``check(ip, sender, recipient, now)`` decides one triplet.
+- ``checkMessage(ip, sender, recipients, now)`` decides a message: if the
+  client network (or, with ``awl.domains``, the network and the sender's
+  domain) is auto-whitelisted, the message passes and the entry is
+  refreshed; otherwise each recipient's triplet is decided, and if one of
+  them passed greylisting just now the client network's count and the
+  sender-domain entry are updated -- at most once an hour, as postgrey.
+  It returns a ``MessageVerdict``.
+
 A writer waiting for another one waits at most ``timeout`` seconds, then
 ``sqlite3.OperationalError`` ("database is locked") is raised: callers treat
 that like any internal error and defer the message.
 
+Privacy: with ``privacy=True`` no address is stored. A triplet's key columns
+hold the SHA-256 of the whole key (in ``ip``; ``sender`` and ``recipient``
+are empty), a client network its SHA-256, a sender-domain entry the SHA-256
+of network and domain, and the first sender its SHA-256. Expiry, counting
+and ``stats()`` work the same. (A hash of an IPv4 /24 is easily reversed by
+trying all 16 million; it hides addresses from a casual reader only.)
+
 ``expire(now)`` deletes the attempts that never passed and are older than
-``max_defer`` (a retry would restart them anyway) and the passed triplets
-unused for more than ``max_grey``; it returns the two counts. ``stats()``
-counts the rows.
+``max_defer`` (a retry would restart them anyway), the passed triplets
+unused for more than ``max_grey``, and the auto-whitelist entries unseen
+for more than ``awl.maxAge``; it returns the counts. ``stats()`` counts the
+rows.
 
 ``importDbm(directory)`` brings in the state of Kamaelia Grey 1.x, the
 ``greylisted.dbm`` (passed triplets, time of last use) and ``attempters.dbm``
@@ -66,8 +108,9 @@ as a context manager. Any later call raises ``sqlite3.ProgrammingError``.
 Configuration
 -------------
 ``greylist_db`` (the file), ``greylist_profile`` and the ``greylist_*``
-timings (the ``profile``), ``greylist_key`` (``keyMode``) and
-``import_dbm_dir`` in greylist.conf.
+timings (the ``profile``), ``greylist_key`` (``keyMode``), ``privacy``,
+``auto_whitelist_clients``, ``auto_whitelist_max_age`` and
+``auto_whitelist_domains`` (``awl``) and ``import_dbm_dir`` in greylist.conf.
 """
 
 from __future__ import annotations
@@ -79,15 +122,33 @@ import math
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from typing import NamedTuple, Optional
 
 from Kamaelia.Apps.Grey.GreylistVerdict import (
+    CLIENT_AWL,
+    DEFAULT_AWL,
+    DOMAIN_AWL,
     KAMAELIA,
     KEY_MODES,
+    AwlParameters,
+    AwlRecord,
+    DomainAwlRecord,
+    MessageVerdict,
     Record,
     TimingProfile,
     Verdict,
+    countDomainPass,
+    countPass,
     decide,
+    isDomainListed,
+    isListed,
+    keyDigest,
+    normaliseClient,
+    normaliseSender,
+    seenDomainListed,
+    seenListed,
+    senderDomain,
     tripletKey,
 )
 
@@ -95,22 +156,48 @@ __all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION"]
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_CREATE = """
-CREATE TABLE IF NOT EXISTS greylist (
-    ip         TEXT NOT NULL,
-    sender     TEXT NOT NULL,
-    recipient  TEXT NOT NULL,
-    first_seen REAL,
-    last_pass  REAL,
-    PRIMARY KEY (ip, sender, recipient)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS greylist_pending
-    ON greylist (first_seen) WHERE last_pass IS NULL;
-CREATE INDEX IF NOT EXISTS greylist_passed
-    ON greylist (last_pass) WHERE last_pass IS NOT NULL;
-"""
+# The statements that take a file from version N-1 to version N.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE IF NOT EXISTS greylist (
+            ip         TEXT NOT NULL,
+            sender     TEXT NOT NULL,
+            recipient  TEXT NOT NULL,
+            first_seen REAL,
+            last_pass  REAL,
+            PRIMARY KEY (ip, sender, recipient)
+        ) WITHOUT ROWID""",
+        """CREATE INDEX IF NOT EXISTS greylist_pending
+            ON greylist (first_seen) WHERE last_pass IS NULL""",
+        """CREATE INDEX IF NOT EXISTS greylist_passed
+            ON greylist (last_pass) WHERE last_pass IS NOT NULL""",
+    ),
+    2: (
+        """CREATE TABLE IF NOT EXISTS meta (
+            name  TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS client_awl (
+            client    TEXT PRIMARY KEY,
+            count     INTEGER NOT NULL,
+            last_seen REAL NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE INDEX IF NOT EXISTS client_awl_seen ON client_awl (last_seen)""",
+        """CREATE TABLE IF NOT EXISTS domain_awl (
+            client       TEXT NOT NULL,
+            domain       TEXT NOT NULL,
+            first_sender TEXT NOT NULL,
+            senders      INTEGER NOT NULL,
+            last_seen    REAL NOT NULL,
+            PRIMARY KEY (client, domain)
+        ) WITHOUT ROWID""",
+        """CREATE INDEX IF NOT EXISTS domain_awl_seen ON domain_awl (last_seen)""",
+    ),
+}
+
+_PASSED = "passed"
 
 
 class Expired(NamedTuple):
@@ -118,19 +205,24 @@ class Expired(NamedTuple):
 
     attempts: int
     passed: int
+    clients: int = 0
+    domains: int = 0
 
 
 class GreylistStore:
     """The greylist, in an SQLite file (see the module docstring)."""
 
     def __init__(self, path: str, profile: TimingProfile = KAMAELIA,
-                 keyMode: str = "kamaelia", timeout: float = 5.0) -> None:
+                 keyMode: str = "kamaelia", timeout: float = 5.0,
+                 privacy: bool = False, awl: AwlParameters = DEFAULT_AWL) -> None:
         if keyMode not in KEY_MODES:
             raise ValueError("unknown key mode %r (expected one of %s)"
                              % (keyMode, ", ".join(KEY_MODES)))
         self.path = path
         self.profile = profile
         self.keyMode = keyMode
+        self.privacy = privacy
+        self.awl = awl
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
@@ -140,6 +232,8 @@ class GreylistStore:
             self._db.close()
             raise
 
+    # -- schema --------------------------------------------------------------------
+
     def _setUp(self) -> None:
         db = self._db
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -147,55 +241,204 @@ class GreylistStore:
             _log.warning("%s: SQLite refused WAL mode (journal_mode=%s)",
                          self.path, mode)
         db.execute("PRAGMA synchronous=NORMAL")
-        if self._schemaVersion() == SCHEMA_VERSION:
-            return
-        with self._transaction():
-            if self._schemaVersion() < SCHEMA_VERSION:
-                for statement in _CREATE.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+        if self._schemaVersion() < SCHEMA_VERSION:
+            with self._transaction():
+                self._migrate(self._schemaVersion())
+        self._noteSettings()
 
     def _schemaVersion(self) -> int:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        """The file's schema version: the meta table's, else ``user_version``."""
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        hasMeta = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
+                             "AND name='meta'").fetchone()
+        if hasMeta:
+            row = db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+            if row is not None:
+                version = int(row[0])
         if version > SCHEMA_VERSION:
             raise RuntimeError("%s: greylist schema version %d is newer "
                                "than this program's (%d)"
                                % (self.path, version, SCHEMA_VERSION))
         return version
 
-    def _transaction(self):
+    def _migrate(self, current: int) -> None:
+        """Apply every step from ``current`` to ``SCHEMA_VERSION`` (in a transaction)."""
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[version]:
+                self._db.execute(statement)
+            if current > 0:
+                _log.info("%s: greylist schema upgraded from version %d to %d",
+                          self.path, version - 1, version)
+        self._setMeta("schema_version", str(SCHEMA_VERSION))
+        self._db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+
+    def _setMeta(self, name: str, value: str) -> None:
+        self._db.execute("INSERT INTO meta (name, value) VALUES (?, ?) "
+                         "ON CONFLICT (name) DO UPDATE SET value=excluded.value",
+                         (name, value))
+
+    def _noteSettings(self) -> None:
+        """Record key mode and privacy; warn when they differ from the file's."""
+        wanted = {"key_mode": self.keyMode, "privacy": "yes" if self.privacy else "no"}
+        rows = dict(self._db.execute(
+            "SELECT name, value FROM meta WHERE name IN ('key_mode', 'privacy')").fetchall())
+        if rows == wanted:
+            return
+        for name, value in wanted.items():
+            if name in rows and rows[name] != value:
+                _log.warning("%s: %s was %s and is now %s: every triplet recorded before "
+                             "is new again", self.path, name, rows[name], value)
+        with self._transaction():
+            for name, value in wanted.items():
+                self._setMeta(name, value)
+
+    def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
-    def check(self, ip: str, sender: str, recipient: str, now: float) -> Verdict:
-        """Decide one delivery attempt and record it (one transaction)."""
+    # -- keys ------------------------------------------------------------------------
+
+    def _tripletKey(self, ip: str, sender: str, recipient: str) -> tuple[str, str, str]:
         key = tripletKey(ip, sender, recipient, self.keyMode)
-        with self._lock, self._transaction():
-            row = self._db.execute(
-                "SELECT first_seen, last_pass FROM greylist "
-                "WHERE ip=? AND sender=? AND recipient=?", key).fetchone()
-            record = Record(*row) if row is not None else None
-            verdict = decide(record, now, self.profile)
-            new = verdict.record
-            self._db.execute(
-                "INSERT INTO greylist (ip, sender, recipient, first_seen, last_pass) "
-                "VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (ip, sender, recipient) DO UPDATE SET "
-                "first_seen=excluded.first_seen, last_pass=excluded.last_pass",
-                key + (new.first_seen, new.last_pass))
+        if self.privacy:
+            return (keyDigest(*key), "", "")
+        return key
+
+    def _clientKey(self, ip: str) -> str:
+        network = normaliseClient(ip)
+        return keyDigest(network) if self.privacy else network
+
+    def _domainKey(self, ip: str, domain: str) -> tuple[str, str]:
+        network = normaliseClient(ip)
+        if self.privacy:
+            return (keyDigest(network, domain), "")
+        return (network, domain)
+
+    def _senderId(self, sender: str) -> str:
+        normalised = normaliseSender(sender)
+        return keyDigest(normalised) if self.privacy else normalised
+
+    # -- triplets --------------------------------------------------------------------
+
+    def _checkKey(self, key: tuple[str, str, str], now: float) -> Verdict:
+        """Read, decide and write one triplet (inside the caller's transaction)."""
+        row = self._db.execute(
+            "SELECT first_seen, last_pass FROM greylist "
+            "WHERE ip=? AND sender=? AND recipient=?", key).fetchone()
+        record = Record(*row) if row is not None else None
+        verdict = decide(record, now, self.profile)
+        new = verdict.record
+        self._db.execute(
+            "INSERT INTO greylist (ip, sender, recipient, first_seen, last_pass) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (ip, sender, recipient) DO UPDATE SET "
+            "first_seen=excluded.first_seen, last_pass=excluded.last_pass",
+            key + (new.first_seen, new.last_pass))
         return verdict.withKey(key)
+
+    def check(self, ip: str, sender: str, recipient: str, now: float) -> Verdict:
+        """Decide one delivery attempt and record it (one transaction).
+
+        The auto-whitelists are neither consulted nor counted: that is
+        ``checkMessage``.
+        """
+        key = self._tripletKey(ip, sender, recipient)
+        with self._lock, self._transaction():
+            return self._checkKey(key, now)
 
     def lookup(self, ip: str, sender: str, recipient: str) -> Optional[Record]:
         """The stored record of a triplet, or ``None``; changes nothing."""
-        key = tripletKey(ip, sender, recipient, self.keyMode)
+        key = self._tripletKey(ip, sender, recipient)
         with self._lock:
             row = self._db.execute(
                 "SELECT first_seen, last_pass FROM greylist "
                 "WHERE ip=? AND sender=? AND recipient=?", key).fetchone()
         return Record(*row) if row is not None else None
 
+    # -- messages and auto-whitelists ------------------------------------------------
+
+    def checkMessage(self, ip: str, sender: str, recipients: Iterable[str],
+                     now: float) -> MessageVerdict:
+        """Decide a message for ``recipients`` and record it (one transaction).
+
+        See the module docstring; ``sender`` and ``recipients`` are as for
+        ``check`` (for the original key, as the client wrote them).
+        """
+        awl = self.awl
+        keys = [self._tripletKey(ip, sender, recipient) for recipient in recipients]
+        clientKey = self._clientKey(ip) if awl.clients else None
+        domain = senderDomain(sender) if awl.domains else ""
+        domainKey = self._domainKey(ip, domain) if domain else None
+        with self._lock, self._transaction():
+            client = self._readClient(clientKey) if clientKey is not None else None
+            if clientKey is not None and client is not None and isListed(client, now, awl):
+                refreshed = seenListed(client, now, awl)
+                if refreshed is not None:
+                    self._writeClient(clientKey, refreshed)
+                    client = refreshed
+                return MessageVerdict(CLIENT_AWL, (), client.count)
+            pair = self._readDomain(domainKey) if domainKey is not None else None
+            if domainKey is not None and pair is not None and isDomainListed(pair, now, awl):
+                refreshedPair = seenDomainListed(pair, now, awl)
+                if refreshedPair is not None:
+                    self._writeDomain(domainKey, refreshedPair)
+                return MessageVerdict(DOMAIN_AWL, (), client.count if client else 0)
+            verdicts = tuple(self._checkKey(key, now) for key in keys)
+            if any(v.reason == _PASSED for v in verdicts):
+                if clientKey is not None:
+                    counted = countPass(client, now, awl)
+                    if counted is not None:
+                        self._writeClient(clientKey, counted)
+                        client = counted
+                if domainKey is not None:
+                    countedPair = countDomainPass(pair, self._senderId(sender), now, awl)
+                    if countedPair is not None:
+                        self._writeDomain(domainKey, countedPair)
+        count = client.count if client is not None and clientKey is not None else 0
+        return MessageVerdict(None, verdicts, count)
+
+    def _readClient(self, key: str) -> Optional[AwlRecord]:
+        row = self._db.execute("SELECT count, last_seen FROM client_awl WHERE client=?",
+                               (key,)).fetchone()
+        return AwlRecord(*row) if row is not None else None
+
+    def _writeClient(self, key: str, record: AwlRecord) -> None:
+        self._db.execute(
+            "INSERT INTO client_awl (client, count, last_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT (client) DO UPDATE SET count=excluded.count, "
+            "last_seen=excluded.last_seen", (key, record.count, record.last_seen))
+
+    def _readDomain(self, key: tuple[str, str]) -> Optional[DomainAwlRecord]:
+        row = self._db.execute(
+            "SELECT first_sender, senders, last_seen FROM domain_awl "
+            "WHERE client=? AND domain=?", key).fetchone()
+        return DomainAwlRecord(*row) if row is not None else None
+
+    def _writeDomain(self, key: tuple[str, str], record: DomainAwlRecord) -> None:
+        self._db.execute(
+            "INSERT INTO domain_awl (client, domain, first_sender, senders, last_seen) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (client, domain) DO UPDATE SET "
+            "first_sender=excluded.first_sender, senders=excluded.senders, "
+            "last_seen=excluded.last_seen",
+            key + (record.first_sender, record.senders, record.last_seen))
+
+    def lookupClient(self, ip: str) -> Optional[AwlRecord]:
+        """The auto-whitelist record of ``ip``'s network, or ``None``; changes nothing."""
+        with self._lock:
+            return self._readClient(self._clientKey(ip))
+
+    def lookupDomain(self, ip: str, sender: str) -> Optional[DomainAwlRecord]:
+        """The sender-domain record for ``ip``'s network and ``sender``'s domain, or ``None``."""
+        domain = senderDomain(sender)
+        if not domain:
+            return None
+        with self._lock:
+            return self._readDomain(self._domainKey(ip, domain))
+
+    # -- housekeeping ----------------------------------------------------------------
+
     def expire(self, now: float) -> Expired:
-        """Delete stale attempts and long-unused passed triplets."""
+        """Delete stale attempts, long-unused passed triplets and stale AWL entries."""
         with self._lock, self._transaction():
             attempts = self._db.execute(
                 "DELETE FROM greylist WHERE last_pass IS NULL AND first_seen < ?",
@@ -203,16 +446,32 @@ class GreylistStore:
             passed = self._db.execute(
                 "DELETE FROM greylist WHERE last_pass IS NOT NULL AND last_pass < ?",
                 (now - self.profile.max_grey,)).rowcount
-        return Expired(attempts, passed)
+            oldest = now - self.awl.maxAge
+            clients = self._db.execute("DELETE FROM client_awl WHERE last_seen < ?",
+                                       (oldest,)).rowcount
+            domains = self._db.execute("DELETE FROM domain_awl WHERE last_seen < ?",
+                                       (oldest,)).rowcount
+        return Expired(attempts, passed, clients, domains)
 
     def stats(self) -> dict:
-        """Row counts: ``triplets`` (all), ``passed`` and ``pending``."""
+        """Row counts: ``triplets`` (all), ``passed``, ``pending``, ``clients``
+        (auto-whitelist entries), ``whitelistedClients`` (those at the
+        threshold), ``domains`` and ``whitelistedDomains``."""
+        threshold = self.awl.clients or None
         with self._lock:
             total, passed = self._db.execute(
                 "SELECT COUNT(*), COUNT(last_pass) FROM greylist").fetchone()
+            clients, listed = self._db.execute(
+                "SELECT COUNT(*), COUNT(CASE WHEN count >= ? THEN 1 END) FROM client_awl",
+                (threshold,)).fetchone()
+            domains, listedDomains = self._db.execute(
+                "SELECT COUNT(*), COUNT(CASE WHEN senders >= 2 THEN 1 END) "
+                "FROM domain_awl").fetchone()
         return {"triplets": total, "passed": passed, "pending": total - passed,
-                "path": self.path, "keyMode": self.keyMode,
-                "profile": self.profile}
+                "clients": clients, "whitelistedClients": listed,
+                "domains": domains, "whitelistedDomains": listedDomains,
+                "path": self.path, "keyMode": self.keyMode, "privacy": self.privacy,
+                "profile": self.profile, "awl": self.awl}
 
     def importDbm(self, directory: str) -> int:
         """Import Kamaelia Grey 1.x's dbm files from ``directory``."""
@@ -220,7 +479,7 @@ class GreylistStore:
         for name, column in (("attempters.dbm", 0), ("greylisted.dbm", 1)):
             for key, when in _readDbm(os.path.join(directory, name)):
                 ip, sender, recipient = key
-                triplet = tripletKey(ip, sender, recipient, mode=self.keyMode)
+                triplet = self._tripletKey(ip, sender, recipient)
                 times = imported.setdefault(triplet, [None, None])
                 old = times[column]
                 if old is None:
@@ -253,7 +512,8 @@ class GreylistStore:
         self.close()
 
     def __repr__(self) -> str:
-        return "GreylistStore(%r, keyMode=%r)" % (self.path, self.keyMode)
+        return "GreylistStore(%r, keyMode=%r, privacy=%r)" % (
+            self.path, self.keyMode, self.privacy)
 
 
 class _Transaction:

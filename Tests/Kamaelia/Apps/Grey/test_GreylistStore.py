@@ -13,8 +13,15 @@ import threading
 
 import pytest
 
-from Kamaelia.Apps.Grey.GreylistStore import Expired, GreylistStore
-from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA, POSTGREY, Record
+from Kamaelia.Apps.Grey.GreylistStore import SCHEMA_VERSION, Expired, GreylistStore
+from Kamaelia.Apps.Grey.GreylistVerdict import (
+    KAMAELIA,
+    POSTGREY,
+    AwlParameters,
+    AwlRecord,
+    Record,
+    keyDigest,
+)
 
 T0 = 1_700_000_000.0
 IP, SENDER, RCPT = "192.0.2.7", "<alice@example.org>", "<bob@example.net>"
@@ -350,3 +357,344 @@ def test_import_dbm_with_normalized_keys_merges_triplets(tmp_path, dbpath):
     with GreylistStore(dbpath, keyMode="normalized") as store:
         assert store.importDbm(str(tmp_path)) == 1
         assert store.lookup("192.0.2.77", "a@x", "b@y") == Record(None, T0 + 90)
+
+
+# -- schema versions and migration ---------------------------------------------
+
+# Kamaelia Grey 2.0's first schema, as it was written to disk (version 1).
+SCHEMA_V1 = [
+    "CREATE TABLE greylist (ip TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,"
+    " first_seen REAL, last_pass REAL, PRIMARY KEY (ip, sender, recipient)) WITHOUT ROWID",
+    "CREATE INDEX greylist_pending ON greylist (first_seen) WHERE last_pass IS NULL",
+    "CREATE INDEX greylist_passed ON greylist (last_pass) WHERE last_pass IS NOT NULL",
+    "PRAGMA user_version=1",
+]
+
+
+def makeVersion1(path, rows):
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA journal_mode=WAL")
+    for statement in SCHEMA_V1:
+        raw.execute(statement)
+    raw.executemany("INSERT INTO greylist VALUES (?, ?, ?, ?, ?)", rows)
+    raw.commit()
+    raw.close()
+
+
+def tables(path):
+    raw = sqlite3.connect(path)
+    try:
+        names = {n for (n,) in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        meta = dict(raw.execute("SELECT name, value FROM meta")) if "meta" in names else {}
+        version = raw.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        raw.close()
+    return names, meta, version
+
+
+def test_a_fresh_file_records_its_schema_version_in_a_table(store, dbpath):
+    names, meta, version = tables(dbpath)
+    assert {"greylist", "client_awl", "domain_awl", "meta"} <= names
+    assert meta == {"schema_version": str(SCHEMA_VERSION), "key_mode": "kamaelia",
+                    "privacy": "no"}
+    assert version == SCHEMA_VERSION == 2
+
+
+def test_a_version_1_file_is_migrated_and_keeps_every_triplet(dbpath, caplog):
+    makeVersion1(dbpath, [(IP, SENDER, RCPT, T0, T0 + 3600),
+                          ("192.0.2.8", SENDER, RCPT, T0, None)])
+    with caplog.at_level(logging.INFO, logger="Kamaelia.Apps.Grey.GreylistStore"):
+        with GreylistStore(dbpath) as store:
+            assert store.lookup(IP, SENDER, RCPT) == Record(T0, T0 + 3600)
+            assert store.check("192.0.2.8", SENDER, RCPT, T0 + 3600).reason == "passed"
+            assert store.checkMessage(IP, SENDER, [RCPT], T0 + 7200).verdicts[0].passed
+    assert any("upgraded from version 1 to 2" in r.getMessage() for r in caplog.records)
+    names, meta, version = tables(dbpath)
+    assert {"client_awl", "domain_awl", "meta"} <= names
+    assert meta["schema_version"] == "2" and version == 2
+    with GreylistStore(dbpath) as again:                   # opening again changes nothing
+        assert again.stats()["triplets"] == 2
+
+
+CHILD_OPENER = r"""
+import sys
+from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
+sys.stdout.write("ready\n"); sys.stdout.flush()
+sys.stdin.readline()
+with GreylistStore(sys.argv[1], timeout=30) as store:
+    sys.stdout.write("%d\n" % store.stats()["triplets"]); sys.stdout.flush()
+"""
+
+
+def test_processes_opening_a_version_1_file_at_once_migrate_it_once(dbpath):
+    makeVersion1(dbpath, [("192.0.2.%d" % i, SENDER, RCPT, T0, None) for i in range(50)])
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD_OPENER, dbpath], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        for proc in procs:
+            assert readLine(proc) == "ready\n"
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        assert [readLine(proc) for proc in procs] == ["50\n"] * 3
+        assert [proc.wait(timeout=30) for proc in procs] == [0, 0, 0]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+            proc.stdin.close()
+            proc.stdout.close()
+    assert tables(dbpath)[1]["schema_version"] == "2"
+
+
+def test_a_newer_version_in_the_meta_table_is_refused(dbpath):
+    GreylistStore(dbpath).close()
+    raw = sqlite3.connect(dbpath)
+    raw.execute("UPDATE meta SET value='3' WHERE name='schema_version'")
+    raw.commit()
+    raw.close()
+    with pytest.raises(RuntimeError, match="version 3 is newer"):
+        GreylistStore(dbpath)
+
+
+def test_changing_key_mode_or_privacy_on_a_file_is_logged(dbpath, caplog):
+    GreylistStore(dbpath).close()
+    with caplog.at_level(logging.WARNING, logger="Kamaelia.Apps.Grey.GreylistStore"):
+        GreylistStore(dbpath, keyMode="normalized", privacy=True).close()
+        GreylistStore(dbpath, keyMode="normalized", privacy=True).close()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2
+    assert "key_mode was kamaelia and is now normalized" in warnings[0]
+    assert "privacy was no and is now yes" in warnings[1]
+
+
+# -- messages and the auto-whitelists -----------------------------------------
+
+AWL3 = AwlParameters(clients=3, maxAge=10 * 86400, domains=True)
+HOUR = 3600.0
+
+
+def passOnce(store, ip, sender, rcpt, now):
+    """A new triplet at ``now - 3600``, passing at ``now`` (Kamaelia profile)."""
+    assert store.checkMessage(ip, sender, [rcpt], now - 3600).verdicts[0].reason == "new"
+    return store.checkMessage(ip, sender, [rcpt], now)
+
+
+@pytest.fixture
+def awlStore(dbpath):
+    s = GreylistStore(dbpath, awl=AWL3)
+    yield s
+    s.close()
+
+
+def test_check_message_decides_each_recipient_in_order(awlStore):
+    answer = awlStore.checkMessage(IP, SENDER, ["<a@x>", "<b@x>"], T0)
+    assert answer.autoWhitelisted is None
+    assert [v.reason for v in answer.verdicts] == ["new", "new"]
+    assert [v.key[2] for v in answer.verdicts] == ["<a@x>", "<b@x>"]
+    answer = awlStore.checkMessage(IP, SENDER, ["<a@x>", "<c@x>"], T0 + 3600)
+    assert [v.reason for v in answer.verdicts] == ["passed", "new"]
+    assert answer.clientCount == 1
+
+
+def test_client_network_is_auto_whitelisted_after_n_hourly_passes(awlStore):
+    for hour in range(3):
+        answer = passOnce(awlStore, "192.0.2.%d" % (10 + hour), "<s@x%d.example>" % hour, RCPT,
+                          T0 + 2 * hour * HOUR)
+        assert answer.verdicts[0].reason == "passed" and answer.clientCount == hour + 1
+    later = T0 + 5 * HOUR
+    answer = awlStore.checkMessage("192.0.2.99", "<new@y>", ["<anyone@z>"], later)
+    assert (answer.autoWhitelisted, answer.verdicts) == ("client", ())
+    assert awlStore.lookup("192.0.2.99", "<new@y>", "<anyone@z>") is None   # not even recorded
+    assert awlStore.lookupClient("192.0.2.1") == AwlRecord(4, later)       # refreshed, counted
+    other = awlStore.checkMessage("192.0.3.1", "<new@y>", ["<anyone@z>"], later)
+    assert other.autoWhitelisted is None and other.verdicts[0].reason == "new"
+    stale = later + AWL3.maxAge + 1
+    assert awlStore.checkMessage("192.0.2.99", "<new@y>", ["<b@z>"], stale).autoWhitelisted is None
+
+
+def test_passes_within_an_hour_count_once(awlStore):
+    passOnce(awlStore, IP, "<a@a.example>", RCPT, T0)
+    passOnce(awlStore, IP, "<b@b.example>", RCPT, T0 + 1800)
+    assert awlStore.lookupClient(IP) == AwlRecord(1, T0)
+    passOnce(awlStore, IP, "<c@c.example>", RCPT, T0 + HOUR)
+    assert awlStore.lookupClient(IP) == AwlRecord(2, T0 + HOUR)
+
+
+def test_known_triplets_and_deferrals_do_not_count(awlStore):
+    passOnce(awlStore, IP, SENDER, RCPT, T0)
+    for hour in range(1, 6):
+        answer = awlStore.checkMessage(IP, SENDER, [RCPT], T0 + hour * HOUR)
+        assert answer.verdicts[0].reason == "known (refreshed)"
+        awlStore.checkMessage(IP, "<other%d@x>" % hour, [RCPT], T0 + hour * HOUR)
+    assert awlStore.lookupClient(IP) == AwlRecord(1, T0)
+
+
+def test_client_awl_off_neither_counts_nor_lists(dbpath):
+    with GreylistStore(dbpath, awl=AwlParameters(clients=0)) as store:
+        for hour in range(10):
+            passOnce(store, IP, "<s%d@x>" % hour, RCPT, T0 + 2 * hour * HOUR)
+        assert store.lookupClient(IP) is None
+        assert store.checkMessage(IP, "<n@x>", [RCPT], T0 + 30 * HOUR).verdicts[0].reason == "new"
+
+
+def test_sender_domain_is_auto_whitelisted_per_network_after_two_senders(awlStore):
+    passOnce(awlStore, IP, "<alice@big.example>", RCPT, T0)
+    assert awlStore.lookupDomain(IP, "<x@big.example>").senders == 1
+    passOnce(awlStore, IP, "<alice+tag@big.example>", "<r2@x>", T0 + 60)   # the same sender
+    assert awlStore.lookupDomain(IP, "<x@big.example>").senders == 1
+    passOnce(awlStore, IP, "<bob@Big.Example>", "<r3@x>", T0 + 120)
+    assert awlStore.lookupDomain(IP, "<x@big.example>").senders == 2
+    answer = awlStore.checkMessage("192.0.2.200", "<carol@big.example>", ["<r4@x>"], T0 + 200)
+    assert answer.autoWhitelisted == "domain"
+    elsewhere = awlStore.checkMessage("203.0.113.1", "<carol@big.example>", ["<r4@x>"], T0 + 200)
+    assert elsewhere.autoWhitelisted is None
+    otherDomain = awlStore.checkMessage(IP, "<carol@small.example>", ["<r4@x>"], T0 + 200)
+    assert otherDomain.autoWhitelisted is None
+
+
+def test_the_null_sender_has_no_domain_entry(awlStore):
+    passOnce(awlStore, IP, "<>", RCPT, T0)
+    passOnce(awlStore, IP, "<>", "<r2@x>", T0 + 60)
+    assert awlStore.lookupDomain(IP, "<>") is None
+
+
+def test_expire_removes_auto_whitelist_entries_unseen_for_max_age(awlStore):
+    passOnce(awlStore, "192.0.2.1", "<a@big.example>", RCPT, T0)
+    passOnce(awlStore, "198.51.100.1", "<a@big.example>", RCPT, T0 + 5 * 86400)
+    expired = awlStore.expire(T0 + AWL3.maxAge + 1)
+    assert (expired.clients, expired.domains) == (1, 1)
+    assert awlStore.lookupClient("192.0.2.1") is None
+    assert awlStore.lookupClient("198.51.100.1") is not None
+    stats = awlStore.stats()
+    assert (stats["clients"], stats["domains"], stats["whitelistedClients"]) == (1, 1, 0)
+
+
+def test_a_failed_message_check_changes_nothing(awlStore, monkeypatch):
+    """The whole message is one transaction: an error half-way leaves no trace."""
+    original = awlStore._checkKey
+    calls = []
+
+    def failSecond(key, now):
+        calls.append(key)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return original(key, now)
+
+    monkeypatch.setattr(awlStore, "_checkKey", failSecond)
+    with pytest.raises(sqlite3.OperationalError):
+        awlStore.checkMessage(IP, SENDER, ["<a@x>", "<b@x>"], T0)
+    monkeypatch.undo()
+    assert awlStore.lookup(IP, SENDER, "<a@x>") is None
+    assert awlStore.checkMessage(IP, SENDER, ["<a@x>"], T0).verdicts[0].reason == "new"
+
+
+# -- privacy ---------------------------------------------------------------------
+
+def fileBytes(path):
+    data = b""
+    for name in (path, path + "-wal"):
+        if os.path.exists(name):
+            with open(name, "rb") as handle:
+                data += handle.read()
+    return data
+
+
+def test_privacy_stores_no_address_and_still_decides_counts_and_expires(dbpath):
+    sender, rcpt = "<alice@secret.example>", "<bob@hidden.example>"
+    with GreylistStore(dbpath, keyMode="normalized", privacy=True, awl=AWL3) as store:
+        first = store.checkMessage("192.0.2.77", sender, [rcpt], T0)
+        assert first.verdicts[0].reason == "new"
+        assert first.verdicts[0].key == (keyDigest("192.0.2.0/24", "alice@secret.example",
+                                                   "bob@hidden.example"), "", "")
+        assert store.checkMessage("192.0.2.78", sender, [rcpt], T0 + 3600).verdicts[0].passed
+        passOnce(store, "192.0.2.79", "<carol@secret.example>", rcpt, T0 + 2 * 3600)
+        assert store.lookupClient("192.0.2.1").count == 2
+        assert store.lookupDomain("192.0.2.1", "<x@secret.example>").senders == 2
+        assert store.lookup("192.0.2.1", sender, rcpt).last_pass == T0 + 3600
+        stats = store.stats()
+        assert (stats["triplets"], stats["passed"], stats["clients"]) == (2, 2, 1)
+        assert store.expire(T0 + 3_000_000 + 2 * 3600 + 1).passed == 2
+        assert store.stats()["triplets"] == 0
+    data = fileBytes(dbpath)
+    for secret in (b"secret.example", b"hidden.example", b"alice", b"192.0.2"):
+        assert secret not in data, secret
+
+
+def test_privacy_keys_differ_from_clear_keys(dbpath):
+    """A file switched to privacy starts over: old clear rows are not matched."""
+    with GreylistStore(dbpath) as clear:
+        clear.check(IP, SENDER, RCPT, T0)
+    with GreylistStore(dbpath, privacy=True) as hashed:
+        assert hashed.check(IP, SENDER, RCPT, T0 + 3600).reason == "new"
+        assert hashed.stats()["triplets"] == 2
+
+
+# -- two processes on one file ---------------------------------------------------
+
+CHILD_AWL = r"""
+import json, sys
+from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
+from Kamaelia.Apps.Grey.GreylistVerdict import AwlParameters, POSTGREY
+path, events = sys.argv[1], json.loads(sys.argv[2])
+store = GreylistStore(path, profile=POSTGREY, timeout=30, awl=AwlParameters(clients=100000))
+sys.stdout.write("ready\n"); sys.stdout.flush()
+sys.stdin.readline()
+reasons = [store.checkMessage(ip, sender, [rcpt], now).verdicts[0].reason
+           for ip, sender, rcpt, now in events]
+sys.stdout.write(json.dumps(reasons) + "\n"); sys.stdout.flush()
+"""
+
+
+def runRacers(dbpath, eventLists):
+    """Run one child per event list at once; returns each child's reasons."""
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD_AWL, dbpath, json.dumps(events)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for events in eventLists]
+    try:
+        for proc in procs:
+            assert readLine(proc) == "ready\n"
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        results = [json.loads(readLine(proc, deadline=60)) for proc in procs]
+        assert [proc.wait(timeout=30) for proc in procs] == [0] * len(procs)
+        return results
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+            proc.stdin.close()
+            proc.stdout.close()
+
+
+def test_two_processes_never_lose_an_auto_whitelist_count(dbpath):
+    """Each pass is two hours from every other, so every one must count: 2 x 100."""
+    events = {"a": [], "b": []}
+    with GreylistStore(dbpath, profile=POSTGREY) as seed:
+        for i in range(200):
+            role = "ab"[i % 2]
+            ip, sender, now = "198.51.100.%d" % (i % 200), "<%s%d@x.example>" % (role, i), \
+                T0 + i * 2 * HOUR
+            seed.check(ip, sender, RCPT, now - 300)
+            events[role].append((ip, sender, RCPT, now))
+    mine, theirs = runRacers(dbpath, [events["a"], events["b"]])
+    assert set(mine) == set(theirs) == {"passed"}
+    with GreylistStore(dbpath, profile=POSTGREY, awl=AwlParameters(clients=100000)) as store:
+        assert store.lookupClient("198.51.100.1").count == 200
+
+
+def test_two_processes_passing_the_same_triplets_count_each_pass_once(dbpath):
+    events = []
+    with GreylistStore(dbpath, profile=POSTGREY) as seed:
+        for i in range(150):
+            sender, now = "<s%d@x.example>" % i, T0 + i * 2 * HOUR
+            seed.check(IP, sender, RCPT, now - 300)
+            events.append((IP, sender, RCPT, now))
+    first, second = runRacers(dbpath, [events, events])
+    for a, b in zip(first, second):
+        assert sorted([a, b]) == ["known (refreshed)", "passed"]
+    with GreylistStore(dbpath, profile=POSTGREY, awl=AwlParameters(clients=100000)) as store:
+        assert store.lookupClient(IP).count == 150
