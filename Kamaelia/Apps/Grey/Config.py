@@ -65,8 +65,12 @@ address (``listen_address``, ``smtp_ip``, ``allowed_senders``,
 or a bad address/network field, a list item with blanks in a one-value list,
 ``key = value`` for a list option or ``key:`` for a scalar one, an indented
 line with no list option above it, a line that is none of these, one of
-``tls_certificate``/``tls_key`` without the other, and greylist timings that
-do not satisfy too_soon <= min_defer <= max_defer.
+``tls_certificate``/``tls_key`` without the other, greylist timings that
+do not satisfy too_soon <= min_defer <= max_defer, a ``policy_defer_action``
+that would not defer (greylisting must never accept or reject by mistake),
+a ``greylist_text`` that is not printable ASCII, and an
+``optout_recipients`` entry that is not ``user@domain``, ``user@``, a
+domain or a ``/regex/``.
 
 ``overrideOption(config, key, text, source)`` applies one command-line
 value with the same conversion and checks, naming ``source`` (the option,
@@ -80,7 +84,10 @@ path that can be opened for reading; the default path is the original's.
 What only the running system can tell (a log directory that does not
 exist, an unreadable TLS key, a greylist database that is not one) is
 checked by ``Kamaelia.Apps.Grey.StartupChecks``; this module reads nothing
-but the config file.
+but the config file. The whitelist files that ``whitelist_clients`` and
+``whitelist_recipients`` name are read (and their mistakes reported, as
+``ConfigError`` too) by ``Kamaelia.Apps.Grey.Whitelists``, when
+``Policy.PolicySettings.fromConfig`` builds the policy's settings.
 
 Configuration
 -------------
@@ -207,6 +214,55 @@ def _nonstandardTriple(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
+_TEMPORARY_ACTION = re.compile(
+    r"^(?:(DEFER_IF_PERMIT|DEFER_IF_REJECT|DEFER)|(4[0-9][0-9])(?: (4\.[0-9]{1,3}\.[0-9]{1,3}))?)$",
+    re.IGNORECASE)
+
+
+def _deferAction(value: str) -> str:
+    """A Postfix access(5) action that defers: never one that accepts or rejects."""
+    match = _TEMPORARY_ACTION.match(value.strip())
+    if match is None:
+        raise ValueError("must be DEFER_IF_PERMIT, DEFER_IF_REJECT, DEFER or a 4xx "
+                         f"code (450, 451 4.7.1), got {value!r}")
+    return match.group(1).upper() if match.group(1) else " ".join(
+        part for part in match.groups()[1:] if part)
+
+
+def _badRequestAction(value: str) -> str:
+    if value.strip().upper() == "DUNNO":
+        return "DUNNO"
+    try:
+        return _deferAction(value)
+    except ValueError:
+        raise ValueError("must be DUNNO or an action that defers (DEFER_IF_PERMIT, "
+                         f"DEFER, 451 ...), got {value!r}") from None
+
+
+def _replyText(value: str) -> str:
+    if re.search(r"[^\x20-\x7e]", value):
+        raise ValueError(f"must be printable ASCII (it goes into an SMTP reply), got {value!r}")
+    return value
+
+
+def _recipientEntry(value: str) -> str:
+    """A recipient entry: user@domain, user@, domain or /regex/ (see Whitelists)."""
+    if value.startswith("/"):
+        if len(value) < 3 or not value.endswith("/"):
+            raise ValueError(f"a regular expression is written /like this/, got {value!r}")
+        try:
+            re.compile(value[1:-1])
+        except re.error as error:
+            raise ValueError(f"bad regular expression {value!r}: {error}") from None
+        return value
+    user, at, domain = value.partition("@")
+    if "@" in domain:
+        raise ValueError(f"more than one '@' in {value!r}")
+    if at and not user:
+        raise ValueError(f"no user before the '@' in {value!r}; write a domain without '@'")
+    return value.lower()
+
+
 _PORT = _intRange(0, 65535)
 _POSITIVE = _intRange(1)
 _NONNEGATIVE = _intRange(0)
@@ -283,6 +339,40 @@ SCHEMA: tuple[Option, ...] = (
     Option("import_dbm_dir", STR, ".",
            "directory searched at start-up for the original's "
            "greylisted.dbm/attempters.dbm to import (empty: never)"),
+    Option("privacy", BOOL, False,
+           "store SHA-256 digests of addresses in greylist_db instead of the "
+           "addresses (as postgrey's --privacy)"),
+    Option("auto_whitelist_clients", INT, 5,
+           "passes of greylisting (at most one counted an hour) after which a "
+           "client network (IPv4 /24, IPv6 /64) is no longer greylisted, as "
+           "postgrey's --auto-whitelist-clients; 0: off", _NONNEGATIVE),
+    Option("auto_whitelist_max_age", INT, 35,
+           "days an auto-whitelisted client network (or sender domain) stays "
+           "listed without being seen (postgrey's --max-age)", _POSITIVE),
+    Option("auto_whitelist_domains", BOOL, False,
+           "also stop greylisting a sender domain from a client network once "
+           "two different senders of it passed greylisting from there "
+           "(sqlgrey's domain auto-whitelist)"),
+    Option("whitelist_clients", LIST, [],
+           "postgrey whitelist_clients files (each PATH.local too, if present): "
+           "client names and their subdomains, /regex/, addresses, prefixes, "
+           "CIDR networks never greylisted", reloadable=True),
+    Option("whitelist_recipients", LIST, [],
+           "postgrey whitelist_recipients files (each PATH.local too, if "
+           "present): user@, domain, user@domain, /regex/; empty: postgrey's "
+           "defaults postmaster@ and abuse@", reloadable=True),
+    Option("optout_recipients", LIST, [],
+           "recipients never greylisted, for time-sensitive mail: "
+           "user@domain, domain (and its subdomains) or user@ (any domain); "
+           "user also covers user+extension", _recipientEntry, reloadable=True),
+    Option("greylist_text", STR, "Greylisted, please try again later",
+           "text of a greylisting deferral in policy mode "
+           "(DEFER_IF_PERMIT <text>)", _replyText),
+    Option("x_greylist_header", BOOL, False,
+           "proxy mode: add 'X-Greylist: delayed N seconds by "
+           "kamaelia-grey-<version> at <servername>; <date>' to a message that "
+           "passed greylisting after a delay (the policy server always "
+           "PREPENDs it, as postgrey)"),
     Option("max_message_size", INT, 10240000,
            "largest message accepted, in bytes (advertised as SIZE)",
            _POSITIVE),
@@ -324,6 +414,28 @@ SCHEMA: tuple[Option, ...] = (
            _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL",
                    fold=str.upper)),
     Option("pid_file", STR, "", "file to write the process id to (empty: none)"),
+    Option("mode", STR, "proxy",
+           "'proxy': an SMTP proxy in front of the real mail server; 'policy': "
+           "a Postfix policy server (check_policy_service), as postgrey",
+           _choice("proxy", "policy")),
+    Option("policy_socket", STR, "",
+           "policy mode: unix socket to listen on instead of listen_address "
+           "and port (empty: TCP)"),
+    Option("policy_greylist_at", STR, "rcpt",
+           "policy mode: 'rcpt' decides each recipient on its own (as "
+           "postgrey); 'data' decides the whole message at DATA or "
+           "END-OF-MESSAGE, all or nothing (as the proxy)",
+           _choice("rcpt", "data")),
+    Option("policy_defer_action", STR, "DEFER_IF_PERMIT",
+           "policy mode: the Postfix action for greylisted mail: "
+           "DEFER_IF_PERMIT, DEFER_IF_REJECT, DEFER or a 4xx code "
+           "(450, '451 4.7.1')", _deferAction),
+    Option("policy_bad_request_action", STR, "DUNNO",
+           "policy mode: the answer to a malformed request: DUNNO or an "
+           "action that defers", _badRequestAction),
+    Option("policy_one_per_connection", BOOL, False,
+           "policy mode: close the connection after each answer, for "
+           "clients that read until the server closes (postgrey's --exim)"),
 )
 
 OPTIONS: dict[str, Option] = {option.name: option for option in SCHEMA}

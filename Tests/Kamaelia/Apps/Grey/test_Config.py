@@ -50,6 +50,12 @@ EXPECTED_DEFAULTS = {
     "log_level": "INFO", "pid_file": "",
     "bare_newline": "normalize", "allow_untrusted_routing": False,
     "client_name_lookup": True, "dns_servers": [], "dns_port": 53, "dns_timeout": 5,
+    "privacy": False, "auto_whitelist_clients": 5, "auto_whitelist_max_age": 35,
+    "auto_whitelist_domains": False, "whitelist_clients": [], "whitelist_recipients": [],
+    "optout_recipients": [], "greylist_text": "Greylisted, please try again later",
+    "x_greylist_header": False, "mode": "proxy", "policy_socket": "",
+    "policy_greylist_at": "rcpt", "policy_defer_action": "DEFER_IF_PERMIT",
+    "policy_bad_request_action": "DUNNO", "policy_one_per_connection": False,
 }
 
 
@@ -460,10 +466,11 @@ def test_new_options_are_checked(lines, key, words):
     assert err.key == key and words in err.problem
 
 
-def test_exactly_the_five_lists_are_reloadable():
+def test_exactly_the_lists_and_whitelist_files_are_reloadable():
     assert Config.RELOADABLE_KEYS == (
         "allowed_senders", "allowed_sender_nets", "allowed_domains",
-        "whitelisted_triples", "whitelisted_nonstandard_triples")
+        "whitelisted_triples", "whitelisted_nonstandard_triples",
+        "whitelist_clients", "whitelist_recipients", "optout_recipients")
     assert [o.name for o in SCHEMA if o.reloadable] == list(Config.RELOADABLE_KEYS)
     text = describeOptions()
     assert "allowed_domains (list, default (empty), SIGHUP applies it)" in text
@@ -519,3 +526,66 @@ def test_changed_options_split_by_reloadable_in_schema_order():
     assert Config.changedOptions(old, new) == (
         ["allowed_domains", "whitelisted_triples"], ["port", "dns_timeout"])
     assert Config.changedOptions(old, Config.defaultConfig()) == ([], [])
+
+
+# ------------------------------------------- policy server and postgrey options
+
+def test_policy_and_auto_whitelist_options_are_converted():
+    config = parseConfig([
+        "mode = Policy\n", "policy_socket = /var/spool/postfix/private/grey\n",
+        "policy_greylist_at = DATA\n", "policy_defer_action = 451 4.7.1\n",
+        "policy_bad_request_action = defer_if_permit\n", "policy_one_per_connection = yes\n",
+        "greylist_text = Greylisted, see https://example.org/grey\n",
+        "x_greylist_header = yes\n", "privacy = on\n", "auto_whitelist_clients = 0\n",
+        "auto_whitelist_max_age = 7\n", "auto_whitelist_domains = true\n",
+        "whitelist_clients:\n", "  /etc/postgrey/whitelist_clients\n",
+        "whitelist_recipients:\n", "  /etc/postgrey/whitelist_recipients\n",
+        "optout_recipients:\n", "  OTP@Bank.Example\n", "  alerts.example.org\n",
+        "  ops@\n", "  /^reset-.*@/\n"])
+    assert config["mode"] == "policy"
+    assert config["policy_socket"] == "/var/spool/postfix/private/grey"
+    assert config["policy_greylist_at"] == "data"
+    assert config["policy_defer_action"] == "451 4.7.1"
+    assert config["policy_bad_request_action"] == "DEFER_IF_PERMIT"
+    assert config["policy_one_per_connection"] is True
+    assert config["greylist_text"] == "Greylisted, see https://example.org/grey"
+    assert (config["x_greylist_header"], config["privacy"]) == (True, True)
+    assert (config["auto_whitelist_clients"], config["auto_whitelist_max_age"],
+            config["auto_whitelist_domains"]) == (0, 7, True)
+    assert config["whitelist_clients"] == ["/etc/postgrey/whitelist_clients"]
+    assert config["whitelist_recipients"] == ["/etc/postgrey/whitelist_recipients"]
+    assert config["optout_recipients"] == ["otp@bank.example", "alerts.example.org", "ops@",
+                                           "/^reset-.*@/"]
+
+
+@pytest.mark.parametrize("text, stored", [
+    ("DEFER_IF_PERMIT", "DEFER_IF_PERMIT"), ("defer", "DEFER"),
+    ("Defer_If_Reject", "DEFER_IF_REJECT"), ("450", "450"), ("451 4.7.1", "451 4.7.1"),
+])
+def test_defer_actions_that_defer_are_accepted(text, stored):
+    assert parseConfig(["policy_defer_action = %s\n" % text])["policy_defer_action"] == stored
+
+
+@pytest.mark.parametrize("lines, key, words", [
+    (["mode = milter\n"], "mode", "must be one of proxy, policy"),
+    (["policy_greylist_at = mail\n"], "policy_greylist_at", "must be one of rcpt, data"),
+    (["policy_defer_action = DUNNO\n"], "policy_defer_action", "DEFER_IF_PERMIT"),
+    (["policy_defer_action = REJECT\n"], "policy_defer_action", "4xx"),
+    (["policy_defer_action = 550\n"], "policy_defer_action", "4xx"),
+    (["policy_defer_action = 451 5.7.1\n"], "policy_defer_action", "4xx"),
+    (["policy_defer_action = OK\n"], "policy_defer_action", "4xx"),
+    (["policy_bad_request_action = OK\n"], "policy_bad_request_action", "DUNNO or"),
+    (["greylist_text = caf\u00e9\n"], "greylist_text", "printable ASCII"),
+    (["auto_whitelist_clients = -1\n"], "auto_whitelist_clients", "at least 0"),
+    (["auto_whitelist_max_age = 0\n"], "auto_whitelist_max_age", "at least 1"),
+    (["privacy = maybe\n"], "privacy", "not a boolean"),
+    (["optout_recipients:\n", "  a@b@c\n"], "optout_recipients", "more than one '@'"),
+    (["optout_recipients:\n", "  @example.org\n"], "optout_recipients", "no user"),
+    (["optout_recipients:\n", "  /(/\n"], "optout_recipients", "bad regular expression"),
+    (["optout_recipients:\n", "  /x\n"], "optout_recipients", "/like this/"),
+    (["whitelist_clients = /etc/postgrey/whitelist_clients\n"], "whitelist_clients",
+     "is a list"),
+])
+def test_policy_and_auto_whitelist_options_are_checked(lines, key, words):
+    err = error(lines)
+    assert err.key == key and words in err.problem
