@@ -20,7 +20,7 @@ Example Usage
     True
     >>> conn.receive_data(b"sender=a@example.org\\nrecipient=b@example.net\\n\\n")
     >>> request = conn.next_event()
-    >>> isinstance(request, Request), request["recipient"], request.get("size")
+    >>> isinstance(request, Request), request["recipient"], request["size"]
     (True, 'b@example.net', '')
     >>> formatAction("DEFER_IF_PERMIT", "Greylisted, please try again later")
     b'action=DEFER_IF_PERMIT Greylisted, please try again later\\n\\n'
@@ -39,7 +39,7 @@ line. ``next_event()`` returns, in the order the requests were sent:
   become U+FFFD). The value is everything after the first ``=``, so it may
   hold ``=`` itself. An attribute given twice keeps its first position and
   its last value. Unknown attributes are kept; it is for the caller to
-  ignore them. ``request.get(name)`` gives ``""`` for a missing one.
+  ignore them. ``request[name]`` gives ``""`` for a missing one.
 - ``BadRequest`` -- a request that ended (its empty line arrived) but broke
   the syntax or a limit: a line with no ``=`` or an empty name, a line
   longer than ``maxLineLength``, more than ``maxAttributes`` attributes,
@@ -107,13 +107,15 @@ class LocalProtocolError(RuntimeError):
 
 
 class Request(dict):
-    """One well-formed policy request: its attributes, name -> value, in arrival order."""
+    """One well-formed policy request: its attributes, name -> value, in arrival order.
+
+    ``request[name]`` is ``""`` for an attribute the request lacks.
+    """
 
     __slots__ = ()
 
-    def get(self, name: str, default: str = "") -> str:  # type: ignore[override]
-        """The value of ``name``, or ``default`` (``""``) if the request lacks it."""
-        return super().get(name, default)
+    def __missing__(self, name: str) -> str:
+        return ""
 
     def __repr__(self) -> str:
         return "Request(%s)" % dict.__repr__(self)
@@ -160,6 +162,7 @@ class PolicyConnection:
         self.maxLineLength = maxLineLength
         self.maxAttributes = maxAttributes
         self.maxRequestSize = maxRequestSize
+        self._pending = bytearray()
         self._lines = LineBuffer(b"\n", maxLineLength)
         self._attributes: Dict[str, str] = {}
         self._count = 0
@@ -172,7 +175,7 @@ class PolicyConnection:
     @property
     def buffered(self) -> int:
         """How many bytes received are held, not yet returned as part of an event."""
-        return self._lines.buffered
+        return len(self._pending) + self._lines.buffered
 
     @property
     def inRequest(self) -> bool:
@@ -188,7 +191,7 @@ class PolicyConnection:
                 raise LocalProtocolError("receive_data after the end of input")
             return
         if data:
-            self._lines.feed(data)
+            self._pending += data
         else:
             self._eof = True
 
@@ -196,6 +199,14 @@ class PolicyConnection:
         """The next request, bad request, ``NEED_DATA`` or ``ConnectionClosed``."""
         if self._closed is not None:
             return self._closed
+        pending = self._pending
+        if pending:
+            if self._size == 0 and not self._lines.buffered and not self._lines.discarding:
+                request = self._wholeRequest(pending)
+                if request is not None:
+                    return request
+            self._lines.feed(bytes(pending))
+            pending.clear()
         while True:
             try:
                 line = self._lines.nextLine()
@@ -228,6 +239,29 @@ class PolicyConnection:
                 self._note("line %d is not name=value: %r" % (self._count, line[:80]))
                 continue
             self._attributes[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+
+    def _wholeRequest(self, pending: bytearray) -> Request | None:
+        """The first request, if it lies whole and well-formed at the start of ``pending``.
+
+        The common case (Postfix writes each request in one piece), parsed
+        in one go; None leaves everything to the line-by-line path, which
+        gives the same events, and the reasons for bad ones.
+        """
+        end = pending.find(b"\n\n")
+        if end <= 0 or end >= self.maxRequestSize or pending.find(b"\r", 0, end) >= 0:
+            return None
+        lines = bytes(pending[:end]).split(b"\n")
+        if len(lines) > self.maxAttributes or max(map(len, lines)) >= self.maxLineLength:
+            return None
+        attributes = Request()
+        for line in lines:
+            name, equals, value = line.partition(b"=")
+            if not name or not equals:
+                return None
+            attributes[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+        del pending[:end + 2]
+        self.requests += 1
+        return attributes
 
     def _grow(self, size: int) -> None:
         self._size += size

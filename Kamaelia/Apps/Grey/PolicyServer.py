@@ -434,22 +434,22 @@ class PolicyHandler(component):
 
     def answer(self, request: Request):
         """Generator: the answer (bytes) to a well-formed request."""
-        if request.get("request") != "smtpd_access_policy":
+        if request["request"] != "smtpd_access_policy":
             return self.badRequest("request=%r, not smtpd_access_policy"
-                                   % request.get("request")[:40], request)
+                                   % request["request"][:40], request)
         settings = self.currentSettings()
-        state = request.get("protocol_state").upper()
-        if not state and request.get("recipient"):
+        state = request["protocol_state"].upper()
+        if not state and request["recipient"]:
             state = "RCPT"
-        instance = request.get("instance")
+        instance = request["instance"]
         if settings.greylistAt == "rcpt":
             if state != "RCPT":
                 return DUNNO
-            recipients = (request.get("recipient"),)
+            recipients = (request["recipient"],)
         else:
             if state == "RCPT":
                 if instance:
-                    if not self.instances.addRecipient(instance, request.get("recipient"),
+                    if not self.instances.addRecipient(instance, request["recipient"],
                                                        self.scheduler.clock()):
                         _log.warning("%s: instance %s has over %d recipients; the rest are "
                                      "not greylisted", self.logContext(), instance,
@@ -461,19 +461,19 @@ class PolicyHandler(component):
                 self.instances.forget(instance)
                 return DUNNO
             recipients = self.instances.recipients(instance) if instance else ()
-            if not recipients and request.get("recipient"):
-                recipients = (request.get("recipient"),)
+            if not recipients and request["recipient"]:
+                recipients = (request["recipient"],)
             if not recipients:
                 _log.warning("%s: %s request for instance %s with no recipient known: is "
                              "check_policy_service also in smtpd_recipient_restrictions?",
                              self.logContext(), state, instance or "-")
                 recipients = ("",)
-        if not request.get("client_address"):
+        if not request["client_address"]:
             return self.badRequest("no client_address", request)
-        envelope = Envelope(clientAddress=request.get("client_address"),
-                            clientName=request.get("client_name") or "unknown",
-                            heloName=request.get("helo_name"),
-                            sender=request.get("sender"),
+        envelope = Envelope(clientAddress=request["client_address"],
+                            clientName=request["client_name"] or "unknown",
+                            heloName=request["helo_name"],
+                            sender=request["sender"],
                             recipients=tuple(recipients),
                             instance=instance)
         decision = yield from self.decide(envelope)
@@ -537,7 +537,7 @@ class PolicyHandler(component):
             fields = [_stamp(self.scheduler.wallclock()), envelope.heloName or "-",
                       envelope.clientAddress, "<%s>" % envelope.sender,
                       ", ".join("<%s>" % r for r in envelope.recipients) or "-", outcome,
-                      request.get("queue_id") or envelope.instance or "-"]
+                      request["queue_id"] or envelope.instance or "-"]
             _resultLog.info(" | ".join(field.replace("|", "?") for field in fields))
 
 
