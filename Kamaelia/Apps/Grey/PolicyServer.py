@@ -280,9 +280,16 @@ class InstanceTable:
         self._entries.pop(instance, None)
 
 
+_stampCache = [None, ""]
+
+
 def _stamp(now: float) -> str:
-    when = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
-    return when.strftime("%Y%m%d%H%M%S") + ".%03d" % (when.microsecond // 1000)
+    """The result log's time, UTC to the millisecond (the second's text is reused)."""
+    second = int(now)
+    if second != _stampCache[0]:
+        when = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
+        _stampCache[:] = [second, when.strftime("%Y%m%d%H%M%S")]
+    return "%s.%03d" % (_stampCache[1], int((now - second) * 1000))
 
 
 class PolicyHandler(component):
