@@ -160,6 +160,7 @@ from Kamaelia.Apps.Grey.PolicyProtocol import (
     formatAction,
     xGreylistHeader,
 )
+from Kamaelia.Apps.Grey.SMTPReplies import printable
 from Kamaelia.Internet.TCPServer import DEFAULT_BACKLOG, TCPServer
 from Kamaelia.IPC import socketShutdown
 
@@ -215,18 +216,23 @@ class PolicyServerSettings:
 
 
 class InstanceTable:
-    """What the server remembers per message (``instance``), bounded in number and age.
+    """What the server remembers per message (``instance``), bounded in number, size and age.
 
-    ``recipients(instance)`` are those recorded at RCPT (data mode);
-    ``decided`` marks a message already answered at DATA; ``prepended`` a
-    message that has had its X-Greylist header. Time is passed in.
+    ``recipients(instance)`` are those recorded at RCPT (data mode), at
+    most ``maxRecipients`` per message and ``maxTotal`` in all (the oldest
+    messages are forgotten first); ``decided`` marks a message already
+    answered at DATA; ``firstPrepend`` a message that has had its
+    X-Greylist header. A message is forgotten ``lifetime`` seconds after it
+    was first seen. Time is passed in.
     """
 
     def __init__(self, maxInstances: int = 10000, maxRecipients: int = 1000,
-                 lifetime: float = 3600.0) -> None:
+                 lifetime: float = 3600.0, maxTotal: int = 100000) -> None:
         self.maxInstances = maxInstances
         self.maxRecipients = maxRecipients
+        self.maxTotal = maxTotal
         self.lifetime = lifetime
+        self.total = 0
         self._entries: collections.OrderedDict[str, list] = collections.OrderedDict()
 
     def __len__(self) -> int:
@@ -238,16 +244,17 @@ class InstanceTable:
         if entry is None:
             entry = self._entries[instance] = [now, [], False, False]
             if len(self._entries) > self.maxInstances:
-                self._entries.popitem(last=False)
+                self._dropOldest()
         return entry
+
+    def _dropOldest(self) -> None:
+        _, entry = self._entries.popitem(last=False)
+        self.total -= len(entry[1])
 
     def _expire(self, now: float) -> None:
         entries = self._entries
-        while entries:
-            first = next(iter(entries.values()))
-            if now - first[0] <= self.lifetime:
-                return
-            entries.popitem(last=False)
+        while entries and now - next(iter(entries.values()))[0] > self.lifetime:
+            self._dropOldest()
 
     def addRecipient(self, instance: str, recipient: str, now: float) -> bool:
         """Remember ``recipient`` for ``instance``; False if it already has too many."""
@@ -257,6 +264,9 @@ class InstanceTable:
         if len(recipients) >= self.maxRecipients:
             return False
         recipients.append(recipient)
+        self.total += 1
+        while self.total > self.maxTotal and len(self._entries) > 1:
+            self._dropOldest()
         return True
 
     def recipients(self, instance: str) -> tuple:
@@ -277,7 +287,9 @@ class InstanceTable:
         return first
 
     def forget(self, instance: str) -> None:
-        self._entries.pop(instance, None)
+        entry = self._entries.pop(instance, None)
+        if entry is not None:
+            self.total -= len(entry[1])
 
 
 _stampCache = [None, ""]
@@ -434,9 +446,9 @@ class PolicyHandler(component):
         """The answer to a request that cannot be decided; logged with what was readable."""
         settings = self.currentSettings()
         _log.warning("%s: bad policy request (%s); answered %s. Attributes: %s",
-                     self.logContext(), reason, settings.badRequestAction,
-                     ", ".join("%s=%s" % (k, v[:100]) for k, v in list(attributes.items())[:20])
-                     or "none")
+                     self.logContext(), printable(reason), settings.badRequestAction,
+                     ", ".join("%s=%s" % (printable(k[:40]), printable(v[:100]))
+                               for k, v in list(attributes.items())[:20]) or "none")
         return formatAction(settings.badRequestAction)
 
     def answer(self, request: Request):
@@ -536,16 +548,16 @@ class PolicyHandler(component):
                 decision.action, str(decision.action))
             reasons = ",".join(sorted({reason for _, reason in decision.reasons})) or "-"
             _log.info("action=%s, reason=%s, client_name=%s, client_address=%s, sender=%s, "
-                      "recipient=%s%s", action, reasons, envelope.clientName,
-                      envelope.clientAddress, envelope.sender or "<>",
-                      ",".join(envelope.recipients),
+                      "recipient=%s%s", action, reasons, printable(envelope.clientName),
+                      printable(envelope.clientAddress), printable(envelope.sender or "<>"),
+                      printable(",".join(envelope.recipients)),
                       ", delay=%d" % decision.delay if decision.delay else "")
         if _resultLog.isEnabledFor(logging.INFO):
             fields = [_stamp(self.scheduler.wallclock()), envelope.heloName or "-",
                       envelope.clientAddress, "<%s>" % envelope.sender,
                       ", ".join("<%s>" % r for r in envelope.recipients) or "-", outcome,
                       request["queue_id"] or envelope.instance or "-"]
-            _resultLog.info(" | ".join(field.replace("|", "?") for field in fields))
+            _resultLog.info(" | ".join(printable(field).replace("|", "?") for field in fields))
 
 
 # -- listening ---------------------------------------------------------------------------

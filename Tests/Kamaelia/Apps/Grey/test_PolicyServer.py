@@ -367,6 +367,26 @@ def test_instance_table_is_bounded_in_number_age_and_recipients():
     assert table.recipients("i4") == () and len(table) == 1
 
 
+def test_instance_table_bounds_the_recipients_of_all_messages_together():
+    table = InstanceTable(maxInstances=100, maxRecipients=10, lifetime=100, maxTotal=25)
+    for i in range(5):
+        for r in range(10):
+            table.addRecipient("m%d" % i, "r%d@x" % r, now=0)
+    assert table.total <= 25
+    assert table.recipients("m0") == () and len(table.recipients("m4")) == 10
+    table.forget("m4")
+    assert table.total == sum(len(table.recipients("m%d" % i)) for i in range(5))
+
+
+def test_peer_text_reaches_the_logs_as_printable_ascii_only(caplog):
+    h, _ = handler()
+    with caplog.at_level(logging.INFO):
+        talk(h, request(sender="evil\r@x", helo_name="h\x1b[31m") + b"bad\x00\rline\n\n")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "\r" not in text and "\x1b" not in text and "\x00" not in text
+    assert "evil?@x" in text and "h?[31m" in text
+
+
 # -- life of a connection ----------------------------------------------------------------
 
 def test_one_per_connection_mode_closes_after_the_first_answer():
@@ -747,3 +767,4 @@ def test_hostile_clients_leave_the_server_answering_everyone_else(policyServer, 
     assert other.ask(request(recipient="ok-other@x")) == DUNNO
     other.close()
     flood.close()
+
