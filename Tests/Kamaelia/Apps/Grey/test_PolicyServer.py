@@ -13,6 +13,7 @@ import logging
 import os
 import select
 import socket
+import sqlite3
 import stat
 import threading
 import time
@@ -768,3 +769,110 @@ def test_hostile_clients_leave_the_server_answering_everyone_else(policyServer, 
     other.close()
     flood.close()
 
+
+# -- with the real policy, store and service ---------------------------------------------------
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def realPolicy(system, policyServer, tmp_path):
+    """start(**config) -> (server, clock): our server over PolicyService, GreylistPolicy, SQLite.
+
+    The scheduler's wall clock is ``clock[0]``, set by the test (the policy's "now").
+    """
+    from Kamaelia.Apps.Grey import Config
+    from Kamaelia.Apps.Grey.Policy import GreylistPolicy, PolicySettings
+    from Kamaelia.Apps.Grey.PolicyService import PolicyService
+
+    clock = [T0]
+    system.scheduler.wallclock = lambda: clock[0]
+    services = []
+
+    def start(serviceTimeout=None, storeTimeout=5.0, **overrides):
+        config = Config.defaultConfig()
+        config.update(mode="policy", greylist_profile="postgrey", greylist_key="normalized",
+                      greylist_db=str(tmp_path / "greylist.sqlite"), servername="mx.test")
+        config.update(overrides)
+        settings = PolicySettings.fromConfig(config)
+        policy = GreylistPolicy(settings, settings.openStore(config["greylist_db"],
+                                                             timeout=storeTimeout))
+        service = system.call(lambda: PolicyService(policy, timeout=serviceTimeout).activate())
+        services.append(service)
+        server, _ = policyServer(service=service,
+                                 settings=PolicyServerSettings.fromConfig(config))
+        return server, clock
+
+    yield start
+    for service in services:
+        system.call(lambda s=service: s._deliver(producerFinished(), "control"))
+
+
+def test_real_policy_defers_a_new_triplet_then_prepends_after_the_delay_then_dunno(realPolicy):
+    server, clock = realPolicy()
+    c = PolicyClient(("127.0.0.1", server.port))
+    assert c.ask(request()) == DEFERRED
+    clock[0] = T0 + 100
+    assert c.ask(request()) == DEFERRED, "an early retry is still deferred"
+    clock[0] = T0 + 400
+    assert c.ask(request()) == (b"action=PREPEND X-Greylist: delayed 400 seconds by kamaelia-grey-"
+                                + PolicyServerSettings().version.encode()
+                                + b" at mx.test; Tue, 14 Nov 2023 22:20:00 GMT\n\n")
+    clock[0] = T0 + 500
+    assert c.ask(request()) == DUNNO
+    assert c.ask(request(recipient="postmaster@example.net")) == DUNNO, "recipient whitelist"
+    c.close()
+
+
+def test_real_policy_at_data_decides_all_recipients_of_a_message_together(realPolicy):
+    server, clock = realPolicy(policy_greylist_at="data")
+    c = PolicyClient(("127.0.0.1", server.port))
+    first = request(recipient="a@example.net", instance="m1") + \
+        request(recipient="b@example.net", instance="m1") + \
+        request(state="DATA", recipient="", instance="m1", recipient_count="2")
+    c.send(first)
+    assert c.answers(3) == [DUNNO, DUNNO, DEFERRED]
+    clock[0] = T0 + 400
+    retry = first.replace(b"instance=m1", b"instance=m2")
+    c.send(retry)
+    answers = c.answers(3)
+    assert answers[:2] == [DUNNO, DUNNO]
+    assert answers[2].startswith(b"action=PREPEND X-Greylist: delayed 400 seconds")
+    c.send(request(state="END-OF-MESSAGE", recipient="", instance="m2"))
+    assert c.answer() == DUNNO
+    c.close()
+
+
+def test_real_policy_with_a_locked_database_answers_a_deferral_quickly(realPolicy, tmp_path):
+    """Another process holds the SQLite write lock: a deferral within the store's timeout."""
+    server, _ = realPolicy(storeTimeout=0.3)
+    blocker = sqlite3.connect(str(tmp_path / "greylist.sqlite"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        c = PolicyClient(("127.0.0.1", server.port))
+        started = time.monotonic()
+        answer = c.ask(request())
+        assert time.monotonic() - started < 5.0
+        assert answer == b"action=DEFER_IF_PERMIT " + R.LOCAL_ERROR.text.encode() + b"\n\n"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert c.ask(request()) == DEFERRED, "once the lock is gone, greylisting resumes"
+    c.close()
+
+
+def test_real_policy_that_does_not_answer_in_time_gives_a_deferral_not_a_hang(realPolicy, tmp_path):
+    """The service's own timeout: the store waits 5 s for a lock, the service 0.3 s."""
+    server, _ = realPolicy(serviceTimeout=0.3, storeTimeout=5.0)
+    blocker = sqlite3.connect(str(tmp_path / "greylist.sqlite"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        c = PolicyClient(("127.0.0.1", server.port))
+        started = time.monotonic()
+        answer = c.ask(request())
+        assert time.monotonic() - started < 3.0
+        assert answer.startswith(b"action=DEFER_IF_PERMIT ") and answer != DEFERRED
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    c.close()
