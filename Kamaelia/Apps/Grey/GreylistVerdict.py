@@ -284,8 +284,17 @@ def tripletKey(ip: str, sender: str, recipient: str,
                      % (mode, ", ".join(KEY_MODES)))
 
 
+_DOTTED_QUAD = re.compile(r"^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+                          r"\.(0|[1-9][0-9]{0,2})$")
+
+
 def normaliseClient(ip: str) -> str:
     """The client's /24 (IPv4) or /64 (IPv6) network, as a string."""
+    quad = _DOTTED_QUAD.match(ip)
+    if quad is not None and all(int(octet) <= 255 for octet in quad.groups()):
+        # The common case, without building ipaddress objects (a policy
+        # server decides thousands of these a second).
+        return "%s.%s.%s.0/24" % quad.groups()[:3]
     text = ip.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]

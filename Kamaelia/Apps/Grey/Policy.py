@@ -118,6 +118,7 @@ from Kamaelia.Apps.Grey.Networks import (
     AddressSet,
     NetworkList,
     addressInNetwork,
+    normaliseAddress,
     parseNetwork,
     sameAddress,
 )
@@ -313,7 +314,12 @@ class GreylistPolicy:
 
     def allowedClient(self, envelope: Envelope) -> bool:
         """True if the client is an allowed sender (address or network)."""
-        return envelope.clientAddress in self._senders or envelope.clientAddress in self._nets
+        address = normaliseAddress(envelope.clientAddress)
+        if address is None:
+            return False
+        return address in self._senders.addresses or any(
+            address.version == network.version and address in network
+            for network in self._nets.networks)
 
     def _refusal(self, recipient: str) -> Optional[str]:
         """"relay-denied", "routing-denied" or None (see the module docstring)."""

@@ -354,3 +354,16 @@ def test_client_counts_never_exceed_one_per_interval(gaps):
         if counted is not None and record is not None and counted.count > 1:
             assert now - record.last_seen >= AWL.interval
         record = counted or record
+
+
+@given(st.ip_addresses(v=4))
+def test_normalised_ipv4_client_is_exactly_the_ipaddress_network(address):
+    """The fast path for dotted quads gives what ipaddress gives."""
+    import ipaddress
+    assert normaliseClient(str(address)) == str(ipaddress.ip_network((address, 24), strict=False))
+
+
+@pytest.mark.parametrize("text", ["01.2.3.4", "256.1.1.1", "1.2.3", " 192.0.2.7 "])
+def test_text_that_is_not_a_plain_dotted_quad_takes_the_careful_path(text):
+    expected = "192.0.2.0/24" if text.strip() == "192.0.2.7" else text.strip().lower()
+    assert normaliseClient(text) == expected
