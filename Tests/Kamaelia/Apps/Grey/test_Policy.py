@@ -7,6 +7,8 @@ import logging
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from Kamaelia.Apps.Grey import SMTPReplies
 from Kamaelia.Apps.Grey.Config import ConfigError, defaultConfig
@@ -468,3 +470,23 @@ def test_pure_modules_import_no_axon_socket_or_clock(name):
     assert imported, "the scanner found the imports"
     tops = {module.split(".")[0] for module in imported}
     assert not tops & {"Axon", "socket", "time", "datetime", "selectors", "asyncio", "threading"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(client=st.text(max_size=60), name=st.text(max_size=60), helo=st.text(max_size=60),
+       sender=st.text(max_size=60), recipients=st.lists(st.text(max_size=60), max_size=4),
+       relayControl=st.booleans())
+def test_any_envelope_gets_a_decision_never_an_exception(client, name, helo, sender,
+                                                         recipients, relayControl):
+    """A policy server passes on whatever Postfix (or a hostile client) sent."""
+    settings = PolicySettings(allowedDomains=("example.org",), relayControl=relayControl,
+                              awl=AwlParameters(clients=2, domains=True),
+                              clientWhitelist=ClientWhitelist(["example.net", "/^mx/",
+                                                               "192.0.2.0/24"]))
+    with settings.openStore(":memory:") as store:
+        policy = GreylistPolicy(settings, store)
+        decision = policy.decide(Envelope(client, name, helo, sender, tuple(recipients)), T0)
+    assert decision.action in (ACCEPT, DEFER, REJECT)
+    assert {reason for _, reason in decision.reasons} <= REASONS
+    assert set(decision.perRecipient) == set(recipients)
+    assert decision.reply.code in (250, 451, 550)
