@@ -400,7 +400,8 @@ class ConnectedSocketAdapter(component):
                 self._readable = False
                 self._watchRead(False)
                 if not self.closeOnPeerEOF:
-                    self.send(b"", "outbox")
+                    # The end-of-input marker waits, like data, if the consumer is full.
+                    self._deliver_out(b"")
                 return True
             if not self._deliver_out(chunk):
                 self._watchRead(False)

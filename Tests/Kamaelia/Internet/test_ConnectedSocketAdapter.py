@@ -156,3 +156,33 @@ def test_SSLSocket_on_a_nonblocking_socket_reports_want_read_as_BlockingIOError(
         wrapped.recv(100)
     sock.close()
     listener.close()
+
+
+def test_the_end_of_input_marker_waits_for_room_like_data():
+    """closeOnPeerEOF=False: the b"" sent at the peer's EOF must not raise noSpaceInBox when the
+    consumer's inbox is full; it is delivered once the consumer has made room."""
+    from Axon.Component import component
+
+    class Slow(component):
+        def main(self):
+            while True:
+                self.pause()
+                yield 1
+
+    mine, peer = countingPair()
+    csa = ConnectedSocketAdapter(mine)
+    csa.closeOnPeerEOF = False
+    consumer = Slow()
+    consumer.setInboxSize("inbox", 1)
+    csa.link((csa, "outbox"), (consumer, "inbox"))
+    h = ComponentHarness(csa)
+    peer.sendall(b"data")
+    stepUntil(h, lambda: consumer.dataReady("inbox") == 1)
+    peer.shutdown(socket.SHUT_WR)
+    h.step(5)
+    assert consumer.recv("inbox") == b"data"
+    stepUntil(h, lambda: consumer.dataReady("inbox") == 1)
+    assert consumer.recv("inbox") == b""
+    h.put(shutdownMicroprocess(), "control")
+    h.runUntilIdle()
+    peer.close()
