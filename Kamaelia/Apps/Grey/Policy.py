@@ -18,7 +18,7 @@ Example Usage
     from Kamaelia.Apps.Grey.Config import loadConfig
     from Kamaelia.Apps.Grey.Policy import DEFER, Envelope, GreylistPolicy, PolicySettings
 
-    config = loadConfig("greylist.conf")
+    config = loadConfig("greylist.conf")              # allowed_domains: example.org
     settings = PolicySettings.fromConfig(config)      # reads the whitelist files too
     policy = GreylistPolicy(settings, settings.openStore(config["greylist_db"]))
 
