@@ -484,9 +484,16 @@ class ConfigError(ValueError):
         return f"{self.filename}: {self.key}: {self.problem}"
 
 
+class ConfigDict(dict):
+    """A configuration: every option's value; ``explicit`` names those set in a file or by
+    ``overrideOption`` (so a caller can tell a default from a deliberate setting)."""
+
+    explicit: frozenset = frozenset()
+
+
 def defaultConfig() -> dict[str, Any]:
-    """A fresh (deep) copy of ``DEFAULT_CONFIG``."""
-    return copy.deepcopy(DEFAULT_CONFIG)
+    """A fresh (deep) copy of ``DEFAULT_CONFIG`` (a ``ConfigDict`` with nothing explicit)."""
+    return ConfigDict(copy.deepcopy(DEFAULT_CONFIG))
 
 
 def findConfig(searchPath: Iterable[str] = SEARCH_PATH) -> str | None:
@@ -668,7 +675,9 @@ def parseConfig(lines: Iterable[str | bytes],
                               "indented list item")
 
     _crossCheck(config, setAt, filename)
-    return config
+    result = ConfigDict(config)
+    result.explicit = frozenset(setAt)
+    return result
 
 
 def _crossCheck(config: dict[str, Any], setAt: Mapping[str, int | None],
@@ -718,6 +727,8 @@ def overrideOption(config: dict[str, Any], key: str, text: str,
     except ConfigError:
         config[key] = previous
         raise
+    if isinstance(config, ConfigDict):
+        config.explicit = config.explicit | {key}
     return value
 
 

@@ -589,3 +589,14 @@ def test_defer_actions_that_defer_are_accepted(text, stored):
 def test_policy_and_auto_whitelist_options_are_checked(lines, key, words):
     err = error(lines)
     assert err.key == key and words in err.problem
+
+
+def test_a_loaded_configuration_knows_which_keys_were_set_explicitly():
+    from Kamaelia.Apps.Grey.Config import defaultConfig, overrideOption, parseConfig
+    config = parseConfig(["port = 25\n", "allowed_domains:\n", "    example.org\n"], "x.conf")
+    assert config.explicit == {"port", "allowed_domains"}
+    overrideOption(config, "listen_address", "127.0.0.1", "--listen")
+    assert "listen_address" in config.explicit
+    assert defaultConfig().explicit == frozenset()
+    import copy
+    assert copy.deepcopy(config).explicit == config.explicit
