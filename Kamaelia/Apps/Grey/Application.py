@@ -80,6 +80,9 @@ from Kamaelia.Apps.Grey.GreylistService import GreylistService
 from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
 from Kamaelia.Apps.Grey.MaildirServer import MaildirServer
 from Kamaelia.Apps.Grey.PeriodicWakeup import PeriodicWakeup
+from Kamaelia.Apps.Grey.Policy import GreylistPolicy, PolicySettings
+from Kamaelia.Apps.Grey.PolicyServer import PolicyServerSettings, makePolicyServer
+from Kamaelia.Apps.Grey.PolicyService import PolicyService
 from Kamaelia.Apps.Grey.WakeableIntrospector import WakeableIntrospector
 from Kamaelia.Chassis.Pipeline import Pipeline
 from Kamaelia.IPC import serverShutdown
@@ -127,6 +130,9 @@ def parseArguments(argv):
                         help="the real SMTP server to relay to (smtp_ip, smtp_port)")
     parser.add_argument("--maildir", metavar="DIR", help="Maildir for the embedded backend (maildir)")
     parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--policy-server", action="store_true",
+                        help="answer Postfix's check_policy_service requests instead of proxying "
+                             "SMTP (mode = policy)")
     return parser.parse_args(argv)
 
 
@@ -138,8 +144,18 @@ def loadConfiguration(args):
     return config, path
 
 
+POLICY_PORT = 10023
+POLICY_ADDRESS = "127.0.0.1"
+
+
 def applyOverrides(config, args):
-    """Apply the command-line options to ``config``, checked as file values are."""
+    """Apply the command-line options to ``config``, checked as file values are.
+
+    In policy mode, a ``port`` and ``listen_address`` given nowhere default to
+    postgrey's 127.0.0.1:10023 (not the proxy's port 25).
+    """
+    if getattr(args, "policy_server", False):
+        Config.overrideOption(config, "mode", "policy", "--policy-server")
     overrides = [("--listen", "listen_address", args.listen), ("--port", "port", args.port),
                  ("--maildir", "maildir", args.maildir), ("--log-level", "log_level", args.log_level)]
     if args.smtp is not None:
@@ -151,6 +167,12 @@ def applyOverrides(config, args):
     for source, key, text in overrides:
         if text is not None:
             Config.overrideOption(config, key, text, source)
+    if config["mode"] == "policy":
+        explicit = getattr(config, "explicit", frozenset())
+        if "port" not in explicit:
+            config["port"] = POLICY_PORT
+        if "listen_address" not in explicit:
+            config["listen_address"] = POLICY_ADDRESS
 
 
 class _Enqueue(logging.handlers.QueueHandler):
@@ -267,7 +289,11 @@ def makeProtocol(config, context=None):
 def openGreylist(config):
     """The GreylistStore, importing 1.x's dbm files into an empty store."""
     store = GreylistStore(config["greylist_db"], Config.timingProfile(config), config["greylist_key"])
-    directory = config["import_dbm_dir"]
+    return importDbm(store, config["import_dbm_dir"])
+
+
+def importDbm(store, directory):
+    """Import Kamaelia Grey 1.x's dbm files from ``directory`` into ``store`` if it is empty."""
     if directory and store.stats().get("triplets", 0) == 0:
         found = [name for name in os.listdir(directory)
                  if name.startswith(("greylisted.dbm", "attempters.dbm"))] if os.path.isdir(directory) else []
@@ -290,6 +316,7 @@ class GreylistApplication(object):
         self.server = None
         self.backend = None
         self.service = None
+        self.policy = None
         self.names = None
         self.extras = []
         self.logListener = None
@@ -297,6 +324,8 @@ class GreylistApplication(object):
 
     def start(self):
         """Create and activate everything; returns the listening port."""
+        if self.config["mode"] == "policy":
+            return self.startPolicyServer()
         config = self.config
         if not config["smtp_ip"]:
             self.backend = MaildirServer(maildir=config["maildir"], host="127.0.0.1", port=0,
@@ -321,15 +350,44 @@ class GreylistApplication(object):
             raise OSError("cannot listen on %s port %s: %s" % (
                 config["listen_address"] or "*", config["port"], server.server.bindError))
         self.server = server.activate()
+        self._startHousekeeping()
+        _log.info("Kamaelia Grey listening on %s:%d, relaying to %s:%d",
+                  config["listen_address"] or "*", self.server.port, config["smtp_ip"],
+                  int(config["smtp_port"]))
+        return self.server.port
+
+    def startPolicyServer(self):
+        """Policy mode: a PolicyService and a PolicyServer; returns the port (None on a socket)."""
+        config = self.config
+        settings = PolicySettings.fromConfig(config)
+        store = settings.openStore(config["greylist_db"])
+        importDbm(store, config["import_dbm_dir"])
+        self.policy = GreylistPolicy(settings, store)
+        self.service = PolicyService(self.policy)
+        self.service.registerAsService(self.service.tracker)
+        self.service.activate()
+        server = makePolicyServer(config, self.service, whenDrained=self.stopAll)
+        listener = server.server
+        if listener is not None and listener.listener is None:
+            where = config["policy_socket"] or "%s port %s" % (config["listen_address"] or "*",
+                                                               config["port"])
+            raise OSError("cannot listen on %s: %s" % (where, listener.bindError))
+        self.server = server.activate()
+        self._startHousekeeping()
+        if config["policy_socket"]:
+            _log.info("Kamaelia Grey policy server listening on unix socket %s",
+                      config["policy_socket"])
+            return None
+        _log.info("Kamaelia Grey policy server listening on %s:%d",
+                  config["listen_address"] or "*", self.server.port)
+        return self.server.port
+
+    def _startHousekeeping(self):
         introspection = Pipeline(PeriodicWakeup(interval=300), WakeableIntrospector(),
                                  PureTransformer(_logThreads))
         expiry = PeriodicWakeup(interval=EXPIRY_INTERVAL)
         expiry.link((expiry, "outbox"), (self.service, "inbox"))
         self.extras = [introspection.activate(), expiry.activate()]
-        _log.info("Kamaelia Grey listening on %s:%d, relaying to %s:%d",
-                  config["listen_address"] or "*", self.server.port, config["smtp_ip"],
-                  int(config["smtp_port"]))
-        return self.server.port
 
     def stopAll(self):
         """Stop every component (in the scheduler's thread)."""
@@ -364,8 +422,17 @@ class GreylistApplication(object):
             _log.exception("SIGHUP: cannot re-read %s; keeping the running configuration",
                            self.configPath)
             return
+        if self.policy is not None:
+            try:
+                self.policy = self.policy.withSettings(PolicySettings.fromConfig(fresh))
+                self.server.setSettings(PolicyServerSettings.fromConfig(fresh))
+            except (Config.ConfigError, ValueError) as e:
+                _log.error("SIGHUP: %s; keeping the running configuration", e)
+                return
+            self.service.setPolicy(self.policy)
         for key in RELOADABLE_KEYS:
-            setattr(self.protocol, key, fresh[key])
+            if self.protocol is not None:
+                setattr(self.protocol, key, fresh[key])
             self.config[key] = self.loaded[key] = fresh[key]
         _log.info("SIGHUP: re-read %s; applied: %s", self.configPath,
                   ", ".join(applied) if applied else "no changes to the lists")

@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from Kamaelia.Apps.Grey.Config import ConfigError
+from Kamaelia.Apps.Grey.Policy import PolicySettings
 
 __all__ = ["checkStartup", "tlsContext"]
 
@@ -246,3 +247,6 @@ def checkStartup(config: Mapping[str, Any]) -> None:
     if not config.get("smtp_ip") and config.get("maildir"):
         _checkMaildir(config["maildir"])
     tlsContext(config)
+    # The whitelist files (whitelist_clients, whitelist_recipients) are read as
+    # start-up reads them: a bad line is reported with its file and line.
+    PolicySettings.fromConfig(config)

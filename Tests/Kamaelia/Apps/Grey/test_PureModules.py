@@ -10,9 +10,11 @@ import importlib.util
 
 import pytest
 
-PURE = ["Support", "Config", "Networks", "GreylistVerdict", "GreylistStore"]
+PURE = ["Support", "Config", "Networks", "GreylistVerdict", "GreylistStore", "SMTPProtocol",
+        "SMTPReplies", "PolicyProtocol", "Policy", "Whitelists"]
 FORBIDDEN = {"Axon", "socket", "time", "datetime", "selectors", "asyncio"}
-ALLOWED_KAMAELIA = {"Kamaelia.Apps.Grey." + name for name in PURE}
+ALLOWED_KAMAELIA = ({"Kamaelia.Apps.Grey." + name for name in PURE}
+                    | {"Kamaelia.Apps.Grey", "Kamaelia.Support.LineBuffer"})
 
 
 def importedModules(name):

@@ -42,7 +42,7 @@ REPLY_DEADLINE = 10.0
 # The repository under test: the child imports Axon and Kamaelia from here, whatever
 # copy an editable install points at.
 SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 5))
-LISTENING = re.compile(r"Kamaelia Grey listening on (\S+):(\d+), relaying to (\S+):(\d+)")
+LISTENING = re.compile(r"Kamaelia Grey (?:policy server )?listening on (\S+):(\d+)")
 
 
 def childEnvironment():

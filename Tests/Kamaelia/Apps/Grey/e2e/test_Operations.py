@@ -360,3 +360,34 @@ def test_a_failure_outside_the_sessions_ends_the_program_with_a_clear_line_and_s
     critical = [line for line in result.stderr.splitlines() if " CRITICAL " in line]
     assert len(critical) == 1, result.stderr
     assert "the store service broke" in critical[0] and "BrokenService" in critical[0]
+
+
+def test_check_config_reports_a_bad_whitelist_file_line(tmp_path, e2e):
+    whitelist = tmp_path / "whitelist_clients"
+    whitelist.write_text("# postgrey format\nmail.example.org\n/unclosed(regex/\n")
+    config = tmp_path / "grey.conf"
+    config.write_text("whitelist_clients:\n    %s\n" % whitelist)
+    result = runProgram(["--config", str(config), "--check-config"], e2e, cwd=str(tmp_path))
+    assert result.returncode == 2
+    assert "%s:3: whitelist_clients" % whitelist in result.stderr
+
+
+def test_policy_mode_defaults_to_postgreys_address_and_answers_requests(grey, e2e):
+    """--policy-server with no port or address configured listens on 127.0.0.1:10023 (postgrey's);
+    a policy request gets an action."""
+    import socket
+    g = grey(None, start=False)
+    del g.settings["port"], g.settings["listen_address"]
+    g.writeConfig()
+    try:
+        with socket.create_connection(("127.0.0.1", 10023), timeout=1):
+            pytest.skip("something already listens on 127.0.0.1:10023")
+    except OSError:
+        pass
+    g.start(args=["--policy-server"])
+    assert g.port == 10023 and "policy server listening on 127.0.0.1:10023" in g.stderr()
+    with socket.create_connection(("127.0.0.1", 10023), timeout=10) as s:
+        s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.1\n"
+                  b"sender=a@example.net\nrecipient=b@example.org\ninstance=1\n\n")
+        answer = s.recv(1000)
+    assert answer.startswith(b"action=DEFER_IF_PERMIT ") and answer.endswith(b"\n\n")
