@@ -330,8 +330,9 @@ class Greylister(object):
 
     def resultLines(self):
         try:
+            # Complete lines only: the writer's thread may be half-way through one.
             with open(self.resultLogPath, encoding="utf-8") as f:
-                return [line.rstrip("\n") for line in f if line.strip()]
+                return [line.rstrip("\n") for line in f if line.endswith("\n") and line.strip()]
         except FileNotFoundError:
             return []
 
