@@ -26,9 +26,16 @@ The usage shown in the original Kamaelia Grey documentation::
 
 How does it work?
 -----------------
-It follows the client's conversation with ``SMTPProtocol.SMTPSession`` (the
-state table) and parses commands with ``SMTPProtocol``; replies come from
-``SMTPReplies``.
+The work is split by job. This class holds the conversation with the
+client: it follows it with ``SMTPProtocol.SMTPSession`` (the state table and
+the envelope, ``self.session``), takes the commands the
+``SMTPServerEngine`` parsed (``MailHandler`` pumps the bytes), asks the
+policy and streams the message. The real server is the business of
+``self.relay``, a ``BackendRelay`` (the connection, the SMTP client engine
+``SMTPClientEngine``, the envelope replay); what it offered is remembered
+in ``capabilityCache`` (a ``Capabilities.CapabilityCache`` shared by the
+handler class), and what the client is offered is worked out by
+``Capabilities.offered_extensions``. Replies come from ``SMTPReplies``.
 
 * connect: "220 <servername> ESMTP <serverid> <date>".
 * connect: if a ``ClientNameService`` is registered (the application
@@ -63,8 +70,8 @@ state table) and parses commands with ``SMTPProtocol``; replies come from
   proxy never accepts by accident. Deferred: "451 4.7.1 Please try again
   later" and the real server is sent RSET; the connection stays open.
   Accepted: the real server is sent DATA; only after its 354 does the client
-  get 354. The message is then streamed line by line
-  (``MailHandler.readMessageLines`` with a ``MessageReader``), byte for byte
+  get 354. The message is then streamed as it arrives
+  (``MailHandler.readMessage``, which the engine feeds), byte for byte
   (dot-stuffing untouched), in chunks, with back-pressure: if the server
   reads slowly the proxy stops reading from the client. Without XCLIENT a
   ``Received:`` header naming the client (HELO name, verified name, address)
@@ -88,11 +95,15 @@ Attributes (class attributes or keyword arguments): ``peer``, ``peerport``,
 ``local``, ``localport`` (from ``ServerCore``), ``servername``, ``serverid``,
 ``smtp_ip``, ``smtp_port``, ``xclient``, ``tlsContext``, ``max_message_size``,
 ``max_recipients``, ``inactivity_timeout``, ``connect_timeout``,
-``backend_timeout``, ``bare_newline``, ``client_name_lookup``. State kept
-for subclasses: ``remotename``, ``sender`` and ``recipients`` (as
-"<address>" strings), ``seenHelo``, ``seenMail``, ``seenRcpt``,
-``acceptingMail``, ``mailStatus``, ``clientName`` (a ``ClientName`` once
-known).
+``backend_timeout``, ``bare_newline``, ``client_name_lookup``,
+``capabilityCache``. The 1.x state subclasses read is read from the
+session, not kept twice: ``remotename`` (the HELO name), ``sender`` (the
+sender of the most recent MAIL tried, as "<address>") and ``recipients``
+(those accepted, as "<address>" strings), ``seenHelo``, ``seenMail``,
+``seenRcpt``, ``refusedRecipients``; and from the relay: ``backend``,
+``backendUp``, ``backendCaps``, ``xclientUsed``, ``smtp_reply``,
+``smtp_line``. Kept here: ``acceptingMail``, ``mailStatus``,
+``clientName`` (a ``ClientName`` once known).
 
 The result line's outcome (``outcome()``) is one of: ``ACCEPTED``,
 ``DEFERRED``, ``REFUSED <code>`` (the message refused by the real server or
@@ -126,46 +137,35 @@ when the conversation ends.
 import email.utils
 import logging
 
-from Axon.AxonExceptions import noSpaceInBox
-from Axon.Ipc import producerFinished
 from Kamaelia.Apps.Grey import SMTPReplies as R
+from Kamaelia.Apps.Grey.BackendRelay import BACKEND_FAILED, BACKEND_UNAVAILABLE, BackendRelay
+from Kamaelia.Apps.Grey.Capabilities import CapabilityCache, offered_extensions, size_limit
 from Kamaelia.Apps.Grey.ClientName import UNKNOWN_CLIENT
 from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.MailHandler import MailHandler
+from Kamaelia.Apps.Grey.SMTPClientEngine import mail_command, parameters, rcpt_command
 from Kamaelia.Apps.Grey.SMTPProtocol import (
-    MessageReader,
+    DATA,
+    Path,
     SMTPError,
     SMTPSession,
     allowedParameters,
-    encode,
     parseHeloName,
     parseMailFrom,
     parseRcptTo,
 )
-from Kamaelia.Apps.Grey.SMTPReplies import ReplyError, ReplyParser, capabilities
 from Kamaelia.Internet.ConnectedSocketAdapter import TLSRequest
 from Kamaelia.Internet.TCPClient import TCPClient
-from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 
 _log = logging.getLogger(__name__)
 
-# What the most recent successful EHLO to each real server offered, for
-# answering a client's EHLO when the server cannot be reached at that moment.
-_capabilityCache = {}
 
-# Real servers that refused XCLIENT although they offered it: warned about once.
-_xclientRefusedBy = set()
-
-
-def _xtext(value):
-    """RFC 1891 xtext encoding (used by XCLIENT values)."""
-    out = []
-    for char in value.encode("utf-8", "surrogateescape"):
-        if 33 <= char <= 126 and char not in (ord("+"), ord("=")):
-            out.append(chr(char))
-        else:
-            out.append("+%02X" % char)
-    return "".join(out)
+def _path(address):
+    """A "<address>" string (as 1.x code sets ``sender``) as a Path; None stays None."""
+    if address is None:
+        return None
+    text = str(address)
+    return Path(text[1:-1] if text.startswith("<") and text.endswith(">") else text, {})
 
 
 class ConcreteMailHandler(MailHandler):
@@ -198,111 +198,108 @@ class ConcreteMailHandler(MailHandler):
     final_reply_timeout = 600
     backendInboxSize = 16
     client_name_lookup = True
+    capabilityCache = CapabilityCache()
 
     def __init__(self, **argd):
         if "localip" in argd:
             argd["local"] = argd.pop("localip")
         super().__init__(**argd)
         self.session = SMTPSession()
-        self.remotename = ""
-        self.sender = None
-        self.recipients = []
-        self.seenHelo = self.seenMail = self.seenRcpt = False
+        self.relay = BackendRelay(self, self.capabilityCache)
         self.acceptingMail = False
         self.mailStatus = ""
-        self.smtp_line = None
-        self.smtp_reply = None
-        self.backend = None
-        self.backendUp = False
-        self.backendCaps = {}
-        self.xclientUsed = False
         self.clientName = None
-        self.refusedRecipients = []
         self.problem = None
-        self.syncFailure = None
         self._nameLookup = None
-        self._backendTransaction = False
-        self._backendBuffer = None
-        self._backendParser = None
-        self._backendError = None
 
-    # -- the real SMTP server -------------------------------------------------------------
+    # -- 1.x state, read from the session and the relay -------------------------------------
 
-    def _absorbBackend(self):
-        while self.dataReady("tcp_inbox"):
-            chunk = self.recv("tcp_inbox")
-            if chunk and self._backendBuffer is not None:
-                self._backendBuffer.feed(chunk)
-        while self.dataReady("tcp_control"):
-            message = self.recv("tcp_control")
-            if isinstance(message, producerFinished):
-                self.backendUp = False
-                if message.message is not None:
-                    self._backendError = message.message
+    @property
+    def remotename(self):
+        """The client's HELO/EHLO name ("" before one, and again after STARTTLS)."""
+        return self.session.heloName or ""
 
-    def _parsedBackendReply(self):
-        while self._backendBuffer is not None:
-            line = self._backendBuffer.nextLine()
-            if line is None:
-                return None
-            reply = self._backendParser.feed(line)
-            if reply is not None:
-                return reply
-        return None
+    @remotename.setter
+    def remotename(self, value):
+        self.session.heloName = value or None
+
+    @property
+    def sender(self):
+        """The sender of the most recent MAIL tried in this transaction, as "<address>" (or None)."""
+        path = self.session.attempted
+        return path.bracketed() if path is not None else None
+
+    @sender.setter
+    def sender(self, value):
+        self.session.attempted = _path(value)
+
+    @property
+    def recipients(self):
+        """The recipients accepted in this transaction, as "<address>" strings."""
+        return [r.bracketed() for r in self.session.recipients]
+
+    @recipients.setter
+    def recipients(self, value):
+        self.session.recipients = [_path(r) for r in value]
+
+    @property
+    def refusedRecipients(self):
+        """The recipients refused since the most recent MAIL, as "<address>" strings."""
+        return [r.bracketed() for r in self.session.refused]
+
+    @property
+    def seenHelo(self):
+        return self.session.heloName is not None
+
+    @property
+    def seenMail(self):
+        return self.session.sender is not None
+
+    @property
+    def seenRcpt(self):
+        return bool(self.session.recipients)
+
+    @property
+    def backend(self):
+        """The component connected to the real server (None when not connected)."""
+        return self.relay.client
+
+    @property
+    def backendUp(self):
+        return self.relay.up
+
+    @property
+    def backendCaps(self):
+        return self.relay.capabilities
+
+    @property
+    def xclientUsed(self):
+        return self.relay.xclientUsed
+
+    @property
+    def smtp_reply(self):
+        """The real server's most recent reply (None after a failure)."""
+        return self.relay.lastReply
+
+    @property
+    def smtp_line(self):
+        """The last line of the real server's most recent reply."""
+        reply = self.relay.lastReply
+        return reply.toLines()[-1] if reply is not None else None
+
+    # -- the real SMTP server (see BackendRelay) -------------------------------------------------
 
     def getline_fromsmtpserver(self, timeout=None):
-        """Generator: the next complete reply from the real server (None if it failed).
-
-        Also leaves it in ``smtp_reply`` and its last line in ``smtp_line``.
-        """
-        found = []
-
-        def ready():
-            self._absorbBackend()
-            try:
-                reply = self._parsedBackendReply()
-            except (ReplyError, LineTooLong) as e:
-                self._backendError = e
-                self.backendUp = False
-                return True
-            if reply is not None:
-                found.append(reply)
-                return True
-            return not self.backendUp
-
-        yield from self.waitFor(ready, self.backend_timeout if timeout is None else timeout)
-        if not found:
-            if self.backendUp:
-                self._backendError = TimeoutError("no reply from %s port %s"
-                                                  % (self.smtp_ip, self.smtp_port))
-            _log.warning("%s: real SMTP server %s:%s failed: %s", self.logContext(),
-                         self.smtp_ip, self.smtp_port, self._backendError)
-            self.dropBackend(politely=False)
-            self.smtp_reply = self.smtp_line = None
-            return None
-        self.smtp_reply = found[0]
-        self.smtp_line = found[0].toLines()[-1]
-        self.noteToDebugLog("backend: " + " / ".join(found[0].toLines()))
-        return found[0]
+        """Generator: the next complete reply from the real server (None if it failed)."""
+        return (yield from self.relay.readReply(timeout))
 
     def sendToBackend(self, data):
         """Generator: send bytes to the real server, waiting while its queue is full."""
-        while self.backendUp:
-            try:
-                self.send(data, "tcp_outbox")
-                return True
-            except noSpaceInBox:
-                self._absorbBackend()
-                self.pause()
-                yield 1
-        return False
+        return (yield from self.relay.sendBytes(data))
 
     def backendCommand(self, line, timeout=None):
         """Generator: send a command line to the real server; its reply (None on failure)."""
-        self.noteToDebugLog("to backend: " + line)
-        if not (yield from self.sendToBackend(encode(line) + b"\r\n")):
-            return None
-        return (yield from self.getline_fromsmtpserver(timeout))
+        return (yield from self.relay.command(line, timeout))
 
     def makeBackendClient(self):
         """The component that connects to the real server (a ``TCPClient``)."""
@@ -310,93 +307,24 @@ class ConcreteMailHandler(MailHandler):
 
     def connectToRealSMTPServer(self):
         """Generator: connect, read the banner, EHLO (and XCLIENT); True if ready."""
-        self.dropBackend()
-        client = self.makeBackendClient()
-        self.link((self, "tcp_outbox"), (client, "inbox"))
-        self.link((self, "tcp_signal"), (client, "control"))
-        self.link((client, "outbox"), (self, "tcp_inbox"))
-        self.link((client, "signal"), (self, "tcp_control"))
-        client.activate()
-        self.backend = client
-        self.backendUp = True
-        self._backendError = None
-        self._backendBuffer = LineBuffer(b"\r\n", 2048)
-        self._backendParser = ReplyParser()
-        self.xclientUsed = False
-        banner = yield from self.getline_fromsmtpserver(self.connect_timeout + self.backend_timeout)
-        if banner is None:
-            return False
-        if banner.code != 220:
-            _log.warning("%s: real SMTP server %s:%s refused us: %s", self.logContext(),
-                         self.smtp_ip, self.smtp_port, banner)
-            self.dropBackend()
-            return False
-        csa = getattr(client, "CSA_instance", None)
-        if csa is not None:
-            csa.setInboxSize("inbox", self.backendInboxSize)
-        if not (yield from self._backendHello()):
-            return False
-        if "XCLIENT" in self.backendCaps and self.xclient and self.session.heloName:
-            name = yield from self.lookUpClientName()
-            reply = yield from self.backendCommand(self._xclientCommand(name))
-            if reply is None:
-                return False
-            if 200 <= reply.code < 300:
-                self.xclientUsed = True
-                if not (yield from self._backendHelloAsClient()):
-                    return False
-            elif (self.smtp_ip, self.smtp_port) not in _xclientRefusedBy:
-                _xclientRefusedBy.add((self.smtp_ip, self.smtp_port))
-                _log.warning("%s: the real SMTP server %s:%s offers XCLIENT but refused it: %s "
-                             "(is the proxy in its smtpd_authorized_xclient_hosts?); it will "
-                             "see the proxy as the client", self.logContext(), self.smtp_ip,
-                             self.smtp_port, reply)
-        _capabilityCache[(self.smtp_ip, self.smtp_port)] = dict(self.backendCaps)
-        self._backendTransaction = False
-        return True
+        return (yield from self.relay.connect())
 
-    def _backendHello(self):
-        reply = yield from self.backendCommand("EHLO " + self.servername)
-        if reply is None:
-            return False
-        if reply.code == 250:
-            self.backendCaps = capabilities(reply)
-            return True
-        reply = yield from self.backendCommand("HELO " + self.servername)
-        if reply is None or reply.code != 250:
-            _log.warning("%s: real SMTP server refused HELO: %s", self.logContext(), reply)
-            self.dropBackend()
-            return False
-        self.backendCaps = {}
-        return True
+    def dropBackend(self, politely=True):
+        """Close the connection to the real server (with QUIT if ``politely``)."""
+        self.relay.drop(politely)
 
-    def _backendHelloAsClient(self):
-        """Generator: after XCLIENT, greet the server with the client's own HELO/EHLO name."""
-        verb = "EHLO" if self.session.esmtp else "HELO"
-        reply = yield from self.backendCommand("%s %s" % (verb, self.session.heloName))
-        if reply is None:
-            return False
-        if reply.code != 250:
-            _log.warning("%s: the real SMTP server refused the client's %s after XCLIENT: %s",
-                         self.logContext(), verb, reply)
-            self.dropBackend()
-            return False
-        if verb == "EHLO":
-            self.backendCaps = capabilities(reply)
-        return True
+    def relayReply(self, reply):
+        """Pass the real server's reply to the client (with an enhanced status code).
 
-    def _xclientCommand(self, name=UNKNOWN_CLIENT):
-        supported = set(self.backendCaps.get("XCLIENT", ()))
-        address = str(self.peer)
-        if ":" in address:
-            address = "IPV6:" + address
-        values = [("NAME", name.xclientName), ("REVERSE_NAME", name.xclientReverseName),
-                  ("ADDR", address), ("PORT", str(self.peerport)),
-                  ("HELO", self.session.heloName or ""),
-                  ("PROTO", "ESMTP" if self.session.esmtp else "SMTP")]
-        words = ["%s=%s" % (key, _xtext(value)) for key, value in values
-                 if key in supported and value]
-        return "XCLIENT " + " ".join(words)
+        A 421 means the real server is closing the connection: the client's
+        is closed too, after the reply (RFC 5321 §3.8).
+        """
+        self.reply(reply.withEnhanced())
+        if reply.code == 421:
+            self.relay.drop(politely=False)
+            self.breakConnection = True
+            if self.session.isOpen:
+                self.session.close()
 
     # -- the client's name ---------------------------------------------------------------
 
@@ -422,105 +350,15 @@ class ConcreteMailHandler(MailHandler):
                 self.clientName.xclientName, self.clientName.xclientReverseName))
         return self.clientName
 
-    def dropBackend(self, politely=True):
-        """Close the connection to the real server (with QUIT if ``politely``)."""
-        client = self.backend
-        if client is None:
-            return
-        if politely and self.backendUp:
-            try:
-                self.send(b"QUIT\r\n", "tcp_outbox")
-            except noSpaceInBox:
-                _log.debug("%s: backend queue full; closing without QUIT", self.name)
-        self.send(producerFinished(self), "tcp_signal")
-        self.unlink(thecomponent=client)
-        self.backend = None
-        self.backendUp = False
-        self._backendTransaction = False
-        self._backendBuffer = None
-        self._backendParser = None
-        self.backendCaps = {}
-
-    def _ensureBackend(self):
-        """Generator: a ready connection to the real server (connecting if needed)."""
-        # Between transactions the server may have closed the connection (a restart, its
-        # idle timeout), perhaps saying 421 first: notice it and connect afresh.
-        self._absorbBackend()
-        if self.backendUp and self._backendBuffer is not None and self._backendBuffer.buffered:
-            self.dropBackend(politely=False)
-        if self.backend is not None and self.backendUp:
-            return True
-        return (yield from self.connectToRealSMTPServer())
-
-    def _syncBackend(self):
-        """Generator: a connection to the real server that holds the envelope so far.
-
-        Inside a transaction whose connection was lost and made again, the
-        envelope (MAIL and every accepted RCPT) is replayed first. False if
-        no such connection can be had (``syncFailure`` then says which
-        outcome: "BACKEND UNAVAILABLE" or "BACKEND FAILED"); the server is
-        then left with no transaction.
-        """
-        self.syncFailure = "BACKEND UNAVAILABLE"
-        if not (yield from self._ensureBackend()):
-            return False
-        self.syncFailure = "BACKEND FAILED"
-        sender = self.session.sender
-        if sender is None or self._backendTransaction:
-            return True
-        self.noteToDebugLog("replaying the envelope to the real server")
-        commands = ["MAIL FROM:%s%s" % (sender.bracketed(), self._params(sender))]
-        commands += ["RCPT TO:%s%s" % (r.bracketed(), self._params(r))
-                     for r in self.session.recipients]
-        for command in commands:
-            reply = yield from self.backendCommand(command)
-            if reply is None:
-                return False
-            if not reply.isPositive:
-                _log.warning("%s: the real SMTP server refused the replayed %r: %s",
-                             self.logContext(), command, reply)
-                yield from self._resetBackendTransaction()
-                return False
-            self._backendTransaction = True
-        return True
-
-    def relayReply(self, reply):
-        """Pass the real server's reply to the client (with an enhanced status code).
-
-        A 421 means the real server is closing the connection: the client's
-        is closed too, after the reply (RFC 5321 §3.8).
-        """
-        self.reply(reply.withEnhanced())
-        if reply.code == 421:
-            self.dropBackend(politely=False)
-            self.breakConnection = True
-            if self.session.isOpen:
-                self.session.close()
-
     # -- what the client is offered ------------------------------------------------------------
 
     def offeredExtensions(self):
-        """The EHLO keywords offered to the client (see the module documentation)."""
-        caps = self.backendCaps if self.backendUp else _capabilityCache.get(
-            (self.smtp_ip, self.smtp_port), {})
-        size = self.max_message_size
-        serverSize = caps.get("SIZE", ())
-        if serverSize and serverSize[0].isdigit() and int(serverSize[0]) > 0:
-            size = min(size, int(serverSize[0]))
-        offered = ["PIPELINING", "SIZE %d" % size]
-        for keyword in ("8BITMIME", "SMTPUTF8", "DSN"):
-            if keyword in caps:
-                offered.append(keyword)
-        offered.append("ENHANCEDSTATUSCODES")
-        if self.tlsContext is not None and not self.session.tls:
-            offered.append("STARTTLS")
-        return offered
+        """The EHLO keywords offered to the client (see ``Capabilities.offered_extensions``)."""
+        return offered_extensions(self.relay.knownCapabilities(), self.max_message_size,
+                                  self.tlsContext is not None and not self.session.tls)
 
     def sizeLimit(self):
-        for keyword in self.offeredExtensions():
-            if keyword.startswith("SIZE "):
-                return int(keyword[5:])
-        return self.max_message_size
+        return size_limit(self.offeredExtensions(), self.max_message_size)
 
     # -- the original API ----------------------------------------------------------------------
 
@@ -564,19 +402,17 @@ class ConcreteMailHandler(MailHandler):
         except SMTPError as e:
             self.errorReply(e.reply)
             return False
-        hadTransaction = self.session.sender is not None
-        renamed = name != self.session.heloName
-        self.session.greet(name, esmtp)
-        self.remotename = name
-        self.seenHelo = True
-        self.seenMail = self.seenRcpt = False
-        self.sender, self.recipients = None, []
-        if self.backend is not None and self.backendUp:
-            if self.xclientUsed and renamed:
-                self.dropBackend()
+        session = self.session
+        hadTransaction = session.sender is not None
+        renamed = name != session.heloName
+        session.greet(name, esmtp)
+        relay = self.relay
+        if relay.client is not None and relay.up:
+            if relay.xclientUsed and renamed:
+                relay.drop()
             elif hadTransaction:
-                yield from self._resetBackendTransaction()
-        yield from self._ensureBackend()
+                yield from relay.resetTransaction()
+        yield from relay.ensure()
         return True
 
     def handleHelo(self, tokens):
@@ -591,7 +427,8 @@ class ConcreteMailHandler(MailHandler):
             self.reply(R.Reply(250, None, first, *self.offeredExtensions()))
 
     def handleMail(self, tokens):
-        problem = self.session.sequenceError("MAIL")
+        session = self.session
+        problem = session.sequenceError("MAIL")
         if problem is not None:
             self.errorReply(problem)
             return
@@ -605,34 +442,34 @@ class ConcreteMailHandler(MailHandler):
             return
         self.resultLogged = False
         self.mailStatus = ""
-        self.refusedRecipients = []
-        self.sender = path.bracketed()
-        if not (yield from self._ensureBackend()):
+        session.mailAttempted(path)
+        if not (yield from self.relay.ensure()):
             self.reply(R.BACKEND_UNAVAILABLE)
-            self.problem = "BACKEND UNAVAILABLE"
+            self.problem = BACKEND_UNAVAILABLE
             return
-        reply = yield from self.backendCommand("MAIL FROM:%s%s" % (path.bracketed(), self._params(path)))
+        reply = yield from self.relay.command(mail_command(path))
         if reply is None:
             self.reply(R.BACKEND_FAILED)
-            self.problem = "BACKEND FAILED"
+            self.problem = BACKEND_FAILED
             return
         self.relayReply(reply)
         if reply.isPositive:
-            self.session.startTransaction(path)
-            self._backendTransaction = True
-            self.sender = path.bracketed()
-            self.seenMail = True
+            session.startTransaction(path)
+            self.relay.inTransaction = True
             self.problem = None
         else:
             self.problem = "MAIL REFUSED %d" % reply.code
 
-    @staticmethod
-    def _params(path):
-        return "".join(" %s=%s" % (k, v) if v is not None else " " + k
-                       for k, v in path.params.items())
+    _params = staticmethod(parameters)
+
+    def _refuseRecipient(self, path, problem):
+        self.session.recipientRefused(path)
+        if not self.session.recipients:
+            self.problem = problem
 
     def handleRcpt(self, tokens):
-        problem = self.session.sequenceError("RCPT")
+        session = self.session
+        problem = session.sequenceError("RCPT")
         if problem is not None:
             self.errorReply(problem)
             return
@@ -641,52 +478,43 @@ class ConcreteMailHandler(MailHandler):
         except SMTPError as e:
             self.errorReply(e.reply)
             return
-        if len(self.session.recipients) >= self.max_recipients:
+        if len(session.recipients) >= self.max_recipients:
             self.reply(R.TOO_MANY_RECIPIENTS)
             return
         if not self.relayAllowed(path):
             self.RelayError()
-            self.session.recipientRefused()
-            self.refusedRecipients.append(path.bracketed())
-            if not self.recipients:
-                self.problem = "RELAY DENIED"
+            self._refuseRecipient(path, "RELAY DENIED")
             return
+        failure = yield from self.relay.sync(session)
         reply = None
-        if (yield from self._syncBackend()):
-            self.syncFailure = "BACKEND FAILED"
-            reply = yield from self.backendCommand("RCPT TO:%s%s" % (path.bracketed(),
-                                                                     self._params(path)))
+        if failure is None:
+            failure = BACKEND_FAILED
+            reply = yield from self.relay.command(rcpt_command(path))
         if reply is None:
             # The transaction stays open: the next command reconnects and replays it.
-            unavailable = self.syncFailure == "BACKEND UNAVAILABLE"
-            self.reply(R.BACKEND_UNAVAILABLE if unavailable else R.BACKEND_FAILED)
-            self.session.recipientRefused()
-            self.refusedRecipients.append(path.bracketed())
-            if not self.recipients:
-                self.problem = self.syncFailure
+            self.reply(R.BACKEND_UNAVAILABLE if failure == BACKEND_UNAVAILABLE else R.BACKEND_FAILED)
+            self._refuseRecipient(path, failure)
             return
         self.relayReply(reply)
         if reply.isPositive:
-            self.session.addRecipient(path)
-            self.recipients.append(path.bracketed())
-            self.seenRcpt = True
+            session.addRecipient(path)
             self.problem = None
-        elif self.session.isOpen:
-            self.session.recipientRefused()
-            self.refusedRecipients.append(path.bracketed())
-            if not self.recipients:
-                self.problem = "RCPT REFUSED %d" % reply.code
+        elif session.isOpen:
+            self._refuseRecipient(path, "RCPT REFUSED %d" % reply.code)
 
     def _abortTransaction(self):
         self.session.reset()
-        self.sender, self.recipients = None, []
-        self.seenMail = self.seenRcpt = False
+
+    def _endTransaction(self):
+        """After the result line: the transaction is over, whatever became of it."""
+        session = self.session
+        if session.state == DATA:
+            session.endData()
+        elif session.isOpen:
+            session.reset()
 
     def _resetBackendTransaction(self):
-        self._backendTransaction = False
-        if self.backend is not None and self.backendUp:
-            if (yield from self.backendCommand("RSET")) is None:
-                self.dropBackend(politely=False)
+        return self.relay.resetTransaction()
 
     def policyDecision(self):
         """Generator: True, False, or None if the policy failed (which defers)."""
@@ -714,7 +542,7 @@ class ConcreteMailHandler(MailHandler):
             self.logResult()
             self.resultLogged = True
             self._abortTransaction()
-            yield from self._resetBackendTransaction()
+            yield from self.relay.resetTransaction()
             return
         self.acceptMail()
         yield from self.relayMessage()
@@ -722,7 +550,7 @@ class ConcreteMailHandler(MailHandler):
         self.logResult()
         self.resultLogged = True
         self.mailStatus = ""
-        self._clearEnvelope()
+        self._endTransaction()
 
     def _receivedHeader(self):
         protocol = ("ESMTPS" if self.session.tls else "ESMTP") if self.session.esmtp else "SMTP"
@@ -732,79 +560,67 @@ class ConcreteMailHandler(MailHandler):
                 % (R.printable(self.remotename), R.printable(name), self.peer, self.servername,
                    protocol, date)).encode("ascii", "replace")
 
-    def _sendContent(self, out):
-        """Generator: pass message content read so far to the real server (emptying ``out``)."""
-        if self.backendUp:
-            yield from self.sendToBackend(bytes(out))
-            yield 1
-        out.clear()
-
     def relayMessage(self):
-        """Generator: DATA to the real server, 354 to the client, stream, relay the verdict."""
-        if not (yield from self._syncBackend()):
-            unavailable = self.syncFailure == "BACKEND UNAVAILABLE"
-            self.reply(R.BACKEND_UNAVAILABLE if unavailable else R.BACKEND_FAILED)
-            self.mailStatus = self.syncFailure
-            self.session.reset()
+        """Generator: DATA to the real server, 354 to the client, stream, relay the verdict.
+
+        Sets ``mailStatus`` for anything but acceptance; the session's
+        transaction is left for ``handleData`` to end once the result line
+        is written.
+        """
+        relay = self.relay
+        failure = yield from relay.sync(self.session)
+        if failure is not None:
+            self.reply(R.BACKEND_UNAVAILABLE if failure == BACKEND_UNAVAILABLE else R.BACKEND_FAILED)
+            self.mailStatus = failure
             return
-        header = b"" if self.xclientUsed else self._receivedHeader()
-        if not self.xclientUsed and self.clientName is None:
+        if not relay.xclientUsed and self.clientName is None:
             yield from self.lookUpClientName()
-            header = self._receivedHeader()
-        reply = yield from self.backendCommand("DATA")
+        pending = [b"" if relay.xclientUsed else self._receivedHeader()]
+        reply = yield from relay.command("DATA")
         if reply is None:
             self.reply(R.BACKEND_FAILED)
-            self.mailStatus = "BACKEND FAILED"
-            self.session.reset()
+            self.mailStatus = BACKEND_FAILED
             return
         if reply.code != 354:
             self.relayReply(reply)
             self.mailStatus = "REFUSED %d" % reply.code
-            if self.session.isOpen:
-                self.session.reset()
             return
         self.reply(R.START_DATA)
         self.session.startData()
-        reader = MessageReader(self.max_message_size, self.bare_newline)
-        reader.out += header
-        ended = yield from self.readMessageLines(reader, self._sendContent)
-        if not ended:
-            self.dropBackend(politely=False)
-            self.breakConnection = True
-            self.mailStatus = "TIMEOUT" if self._timedOut else "ABORTED"
+
+        def passOn(data):
+            if relay.up:
+                yield from relay.sendBytes(pending.pop() + data if pending else data)
+                yield 1
+
+        end = yield from self.readMessage(passOn)
+        if end is None:
+            relay.drop(politely=False)
+            self.mailStatus = "TIMEOUT" if self.engine.timed_out else "ABORTED"
             self.session.close()
-            if self._timedOut:
-                self.reply(R.TIMEOUT.format(servername=self.servername))
             return
-        self.session.endData()
-        self._backendTransaction = False
-        failure = reader.failure()
-        if failure is not None:
-            self.dropBackend(politely=False)
-            self.reply(failure)
-            self.mailStatus = "REFUSED %d" % failure.code
+        relay.inTransaction = False
+        if end.failure is not None:
+            relay.drop(politely=False)
+            self.reply(end.failure)
+            self.mailStatus = "REFUSED %d" % end.failure.code
             return
-        reader.out += b".\r\n"
         final = None
-        if (yield from self.sendToBackend(bytes(reader.out))):
-            final = yield from self.getline_fromsmtpserver(self.final_reply_timeout)
+        if (yield from relay.sendBytes(b"".join(pending) + end.data + b".\r\n")):
+            final = yield from relay.readReply(self.final_reply_timeout)
         if final is None:
             self.reply(R.BACKEND_FAILED)
-            self.mailStatus = "BACKEND FAILED"
+            self.mailStatus = BACKEND_FAILED
         else:
             self.relayReply(final)
             if not final.isPositive:
                 self.mailStatus = "REFUSED %d" % final.code
 
-    def _clearEnvelope(self):
-        self.sender, self.recipients = None, []
-        self.seenMail = self.seenRcpt = False
-
     def handleRset(self, tokens):
         hadTransaction = self.session.sender is not None
         self._abortTransaction()
         if hadTransaction:
-            yield from self._resetBackendTransaction()
+            yield from self.relay.resetTransaction()
         self.reply(R.OK)
 
     def handleStarttls(self, tokens):
@@ -821,16 +637,14 @@ class ConcreteMailHandler(MailHandler):
         if problem is not None:
             self.errorReply(problem)
             return
-        self.reply(R.TLS_READY)
-        self.buffer.clear()
+        self.reply(R.TLS_READY)          # the engine now discards the client's plaintext
         self.send(TLSRequest(self.tlsContext, server_side=True), "makessl")
 
         def ready():
             # Once the handshake is done, what is on "inbox" came over TLS: keep it.
             if self.dataReady("sslready") or not self.client_connected:
                 return True
-            while self.dataReady("inbox"):
-                self.recv("inbox")          # plaintext sent before the handshake: discarded
+            self.absorbInput()
             return False
 
         outcome = yield from self.waitFor(ready, self.inactivity_timeout)
@@ -838,18 +652,16 @@ class ConcreteMailHandler(MailHandler):
             self.breakConnection = True
             return
         self.recv("sslready")
-        self.buffer.clear()
+        self.engine.tls_started()
         self.session.tlsStarted()
-        self.remotename = ""
-        self.seenHelo = False
-        self.dropBackend()
+        self.relay.drop()
 
     def handleDisconnect(self):
-        self.dropBackend()
+        self.relay.drop()
         yield 1
 
     def sessionCrashed(self, exc):
-        self.dropBackend(politely=False)
+        self.relay.drop(politely=False)
         self.mailStatus = "ERROR"
         super().sessionCrashed(exc)
 
@@ -857,7 +669,7 @@ class ConcreteMailHandler(MailHandler):
         """The result line's outcome for this transaction or session (see the module docs)."""
         if self.mailStatus:
             return self.mailStatus
-        if self._timedOut:
+        if self.engine.timed_out:
             return "TIMEOUT"
         if self.problem:
             return self.problem

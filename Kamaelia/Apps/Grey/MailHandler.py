@@ -30,30 +30,46 @@ Example Usage
 
 How does it work?
 -----------------
-Input is framed into lines by ``Kamaelia.Support.LineBuffer``, never on TCP
-chunks, so pipelined commands and commands split across packets or dripped
-one byte at a time give the same replies. ``bare_newline`` chooses the
-framing (``SMTPProtocol.framingTerminator``): ``"normalize"`` (the default)
-splits on LF, so a line a broken client ends with a bare LF is taken as if
-ended by CRLF; ``"reject"`` splits on CRLF only. Either way the end of a
-message is only CRLF "." CRLF (``SMTPProtocol.MessageReader``). A command line longer
-than 512 octets (RFC 5321) is answered "500 5.5.2 Line too long" and the
-conversation carries on at the next line. ``getline()`` is a generator that
-waits for the next line and leaves it in ``self.line`` as text ending in
-"\\r\\n" (``None`` if the client went away); ``inbox_log`` keeps the most
-recent command lines (at most ``inboxLogLength``), not whole messages.
+The SMTP side is an ``SMTPServerEngine`` (``self.engine``), the sans-IO
+connection: it frames the client's bytes into lines, applies the RFC 5321
+limits and ``bare_newline``, reads message content and keeps the state of
+the connection. ``MailHandler`` is the pump around it: it moves bytes from
+"inbox" into the engine and replies from the engine to "outbox", waits
+(bounded by ``inactivity_timeout``) when the engine needs more bytes, and
+calls a hook for each command the engine hands out. The 1.x attributes
+``breakConnection``, ``gettingdata``, ``draining`` and ``client_connected``
+are views of the engine's state (setting them tells the engine); ``line``
+and ``inbox_log`` are kept as 1.x handlers knew them.
+
+Framing is never on TCP chunks, so pipelined commands and commands split
+across packets or dripped one byte at a time give the same replies.
+``bare_newline`` chooses the framing (``SMTPProtocol.framingTerminator``):
+``"normalize"`` (the default) splits on LF, so a line a broken client ends
+with a bare LF is taken as if ended by CRLF; ``"reject"`` splits on CRLF
+only. Either way the end of a message is only CRLF "." CRLF. A command line
+longer than 512 octets (RFC 5321) is answered "500 5.5.2 Line too long" and
+the conversation carries on at the next line. ``getline()`` is a generator
+that waits for the next command line and leaves it in ``self.line`` as text
+ending in "\\r\\n" (``None`` if the client went away); ``inbox_log`` keeps
+the most recent command lines (at most ``inboxLogLength``), not whole
+messages.
 
 ``handleCommand(tokens)`` (tokens = ``self.line.split()``) dispatches on the
 upper-cased first token through ``COMMANDS`` (verbs are case-insensitive, RFC
 5321 §2.4); an unknown verb gets "500 5.5.1 Command unrecognised". A hook may
 be an ordinary method or a generator; a generator is run to completion (so a
 hook can wait for other components -- ``ConcreteMailHandler`` waits for the
-real SMTP server this way) before the next command is read. After
-``maxErrors`` error replies the client gets a 421 and is disconnected.
+real SMTP server this way) before the next command is read. The command the
+engine parsed is ``self.currentCommand`` (a ``SMTPServerEngine.CommandEvent``), so
+a hook need not parse the line again. After ``maxErrors`` error replies the
+client gets a 421 and is disconnected.
 
-``netPrint(*lines)`` sends each line followed by CRLF (``str`` is encoded as
-UTF-8 by the socket adapter) and copies it to the debug log. Replies built
-from the catalogue never echo raw client bytes (``SMTPReplies.printable``).
+``netPrint(*lines)`` sends the lines, each followed by CRLF, as one write
+(text is encoded as UTF-8, losslessly) and copies them to the debug log;
+``reply(reply)`` sends a ``SMTPReplies.Reply`` through it. What is sent
+moves the engine on: a 354 starts reading the message, a 221 or 421 ends the
+conversation. Replies built from the catalogue never echo raw client bytes
+(``SMTPReplies.printable``).
 
 Each conversation has a ``sessionId`` (unique in the process, e.g.
 ``"3FA2000017"``); ``logContext()`` ("session 3FA2000017 client
@@ -61,14 +77,15 @@ Each conversation has a ``sessionId`` (unique in the process, e.g.
 the session id and the client's address, so concurrent sessions can be told
 apart.
 
-The DATA phase: if a ``handleData`` hook calls ``acceptMail()`` and returns,
-``main`` sends 354, reads the message to its end (``readMessageLines``,
-the one loop that reads message content, which ``ConcreteMailHandler`` uses
-too), keeps it (``self.messageData``, bytes with dot-stuffing removed) while
-checking size (``max_message_size``), line length and bare CR/LF, and calls
-``messageReceived()``, whose default answers "250 OK id-deferred" as
-Kamaelia Grey 1.x did. ``ConcreteMailHandler`` overrides ``handleData`` to
-stream the message to the real server instead.
+The DATA phase: ``readMessage(onChunk)`` is the one loop that reads message
+content, for this class and ``ConcreteMailHandler`` alike. If a
+``handleData`` hook calls ``acceptMail()`` and returns, ``main`` sends 354,
+reads the message to its end, keeps it (``self.messageData``, bytes with
+dot-stuffing removed; the engine checks size (``max_message_size``), line
+length and bare CR/LF) and calls ``messageReceived()``, whose default
+answers "250 OK id-deferred" as Kamaelia Grey 1.x did.
+``ConcreteMailHandler`` overrides ``handleData`` to stream the message to
+the real server instead.
 
 Time: the client must send something at least every ``inactivity_timeout``
 seconds (default 300, RFC 5321 §4.5.3.2.7), else it gets "421 4.4.2 ...
@@ -115,18 +132,18 @@ import types
 from Axon.Component import component
 from Axon.Ipc import WaitComplete, producerFinished, shutdownMicroprocess
 from Kamaelia.Apps.Grey import SMTPReplies as R
-from Kamaelia.Apps.Grey.SMTPProtocol import (
-    COMMAND_LINE_LIMIT,
-    NORMALIZE,
-    MessageReader,
-    commandLine,
-    decode,
-    encode,
-    framingTerminator,
-    parseCommand,
+from Kamaelia.Apps.Grey.SMTPProtocol import NORMALIZE, SMTPStateError, parseCommand
+from Kamaelia.Apps.Grey.SMTPServerEngine import (
+    CLOSED,
+    MESSAGE,
+    NEED_DATA,
+    BadCommand,
+    CommandEvent,
+    EndOfMessage,
+    MessageChunk,
+    SMTPServerEngine,
 )
 from Kamaelia.IPC import socketShutdown
-from Kamaelia.Support.LineBuffer import LineBuffer, LineTooLong
 
 _log = logging.getLogger(__name__)
 resultLog = logging.getLogger("Kamaelia.Apps.Grey.result")
@@ -159,6 +176,7 @@ class MailHandler(component):
     inboxLogLength = 100
     inboxSize = 32
     bare_newline = NORMALIZE
+    CHUNK_SIZE = 16384
 
     COMMANDS = {"HELO": "handleHelo", "EHLO": "handleEhlo", "MAIL": "handleMail",
                 "RCPT": "handleRcpt", "DATA": "handleData", "QUIT": "handleQuit",
@@ -168,20 +186,64 @@ class MailHandler(component):
     def __init__(self, **argd):
         super().__init__(**argd)
         self.setInboxSize("inbox", self.inboxSize)
+        self.engine = SMTPServerEngine(self.bare_newline, self.max_message_size, self.CHUNK_SIZE)
         self.sessionId = nextSessionId()
         self.inbox_log = []
         self.line = None
-        self.buffer = LineBuffer(framingTerminator(self.bare_newline), COMMAND_LINE_LIMIT)
-        self.client_connected = True
-        self.breakConnection = False
-        self.gettingdata = False
-        self.draining = False
+        self.currentCommand = None
         self.errors = 0
         self.messageData = None
         self.resultLogged = False
         self._deadline = None
         self._timer = None
-        self._timedOut = False
+
+    # -- the 1.x flags, as views of the engine's state -----------------------------------
+
+    @property
+    def breakConnection(self):
+        """True once the conversation is over (setting it True ends it)."""
+        return self.engine.state == CLOSED
+
+    @breakConnection.setter
+    def breakConnection(self, value):
+        if value:
+            self.engine.close()
+
+    @property
+    def gettingdata(self):
+        """True while a message is being taken (setting it True from a DATA hook accepts one)."""
+        return self.engine.state == MESSAGE
+
+    @gettingdata.setter
+    def gettingdata(self, value):
+        if value:
+            self.engine.start_message()
+        elif getattr(self, "engine", None) is not None and self.engine.state == MESSAGE:
+            self.engine.cancel_message()
+
+    @property
+    def draining(self):
+        """True once the server has asked this conversation to finish (``producerFinished``)."""
+        return self.engine.draining
+
+    @draining.setter
+    def draining(self, value):
+        if value:
+            self.engine.drain()
+
+    @property
+    def client_connected(self):
+        """False once the client's input has ended (lines it sent before may still be answered)."""
+        return not self.engine.peer_closed
+
+    @client_connected.setter
+    def client_connected(self, value):
+        if not value:
+            self.engine.receive_data(b"")
+
+    @property
+    def _timedOut(self):
+        return self.engine.timed_out
 
     # -- time ----------------------------------------------------------------------
 
@@ -211,24 +273,32 @@ class MailHandler(component):
         while self.dataReady("control"):
             message = self.recv("control")
             if isinstance(message, socketShutdown):
-                self.client_connected = False
+                self.engine.receive_data(b"")
             elif isinstance(message, shutdownMicroprocess):
-                self.client_connected = False
+                self.engine.receive_data(b"")
+                self.engine.close()
                 return True
             elif isinstance(message, producerFinished):
-                self.draining = True
+                self.engine.drain()
         return False
 
     def absorbInput(self):
-        """Move bytes from "inbox" into the line buffer."""
+        """Move bytes from "inbox" into the engine (an empty chunk: the client's input ended)."""
+        engine = self.engine
         while self.dataReady("inbox"):
             chunk = self.recv("inbox")
             if isinstance(chunk, str):
                 chunk = chunk.encode("utf-8")
-            if chunk:
-                self.buffer.feed(chunk)
-            else:
-                self.client_connected = False
+            engine.receive_data(chunk)
+
+    def logging_recv_connection(self):
+        """As ``absorbInput``, copying what arrives to the debug log."""
+        while self.dataReady("inbox"):
+            chunk = self.recv("inbox")
+            debugLog.debug("%s received %r", self.name, chunk[:200])
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            self.engine.receive_data(chunk)
 
     def waitFor(self, condition, timeout):
         """Generator: until ``condition()`` is true; returns "ok", "timeout" or "stopped"."""
@@ -252,92 +322,67 @@ class MailHandler(component):
         finally:
             self.setDeadline(None)
 
-    def bufferedLine(self, maxLength):
-        """The next line if one is already buffered (bytes, no CRLF), else None; never waits.
+    def nextEvent(self, timeout=None, stopOnDrain=False):
+        """Generator: the engine's next event, waiting for the client's bytes if need be.
 
-        The message loops call this first: most lines of a message arrive
-        together, and taking them straight from the buffer avoids the
-        generator machinery of ``nextRawLine`` per line. ``LineTooLong``
-        propagates as from ``nextRawLine``.
+        Returns the event, or ``CONNECTION_CLOSED`` once the client has gone,
+        been stopped or stayed silent for ``timeout`` seconds (default
+        ``inactivity_timeout``; the client is then told "421 4.4.2"). With
+        ``stopOnDrain`` it returns None as soon as a drain has begun and no
+        transaction is in progress.
         """
-        buffer = self.buffer
-        buffer.maxLength = maxLength
-        return buffer.nextLine()
-
-    def nextRawLine(self, maxLength=COMMAND_LINE_LIMIT, timeout=None, stopOnDrain=False):
-        """Generator: the next line (bytes, no CRLF); None if the client is gone or timed out.
-
-        With ``stopOnDrain`` it also returns None once the server is draining.
-        A ``LineTooLong`` from the framing propagates to the caller.
-        """
-        self.buffer.maxLength = maxLength
+        engine = self.engine
         found = []
 
         def ready():
             self.absorbInput()
-            line = self.buffer.nextLine()
-            if line is not None:
-                found.append(line)
+            event = engine.next_event()
+            if event is not NEED_DATA:
+                found.append(event)
                 return True
-            return not self.client_connected or (stopOnDrain and self.draining
-                                                 and not self.transactionInProgress())
+            return stopOnDrain and engine.draining and not self.transactionInProgress()
 
         outcome = yield from self.waitFor(
             ready, self.inactivity_timeout if timeout is None else timeout)
         if found:
             return found[0]
-        if outcome == "timeout" and self.client_connected:
-            self._timedOut = True
-        return None
+        if outcome == "timeout" and not engine.peer_closed:
+            engine.time_out()
+            self.reply(R.TIMEOUT.format(servername=self.servernameForReplies()))
+        return engine.next_event() if outcome != "ok" else None
 
     def getline(self):
         """Generator (run with WaitComplete or ``yield from``): the next command line.
 
-        Leaves it in ``self.line`` as text ending "\\r\\n", or None when the
-        client has gone or timed out (``breakConnection`` is then set).
+        Leaves it in ``self.line`` as text ending "\\r\\n" (and the parsed
+        command in ``self.currentCommand``), or None when the client has gone or
+        timed out (``breakConnection`` is then true) or a drain has begun.
         """
         while True:
-            try:
-                raw = yield from self.nextRawLine(COMMAND_LINE_LIMIT, stopOnDrain=True)
-            except LineTooLong:
-                self.errorReply(R.LINE_TOO_LONG)
+            event = yield from self.nextEvent(stopOnDrain=True)
+            if isinstance(event, BadCommand):
+                self.errorReply(event.reply)
                 if self.breakConnection:
-                    self.line = None
-                    return
+                    event = None
+                    break
                 continue
             break
-        if raw is None:
-            self.line = None
-            if self.draining and self.client_connected:
-                return
-            self.breakConnection = True
-            if self._timedOut:
-                self.reply(R.TIMEOUT.format(servername=self.servernameForReplies()))
+        if not isinstance(event, CommandEvent):
+            self.line = self.currentCommand = None
             return
-        self.line = decode(commandLine(raw, self.bare_newline)) + "\r\n"
+        self.currentCommand = event
+        self.line = event.line
         self.inbox_log.append(self.line)
         if len(self.inbox_log) > self.inboxLogLength:
             del self.inbox_log[0]
 
-    def logging_recv_connection(self):
-        """Take what is waiting on "inbox" into the buffer and log it to the debug log."""
-        while self.dataReady("inbox"):
-            chunk = self.recv("inbox")
-            debugLog.debug("%s received %r", self.name, chunk[:200])
-            if isinstance(chunk, str):
-                chunk = chunk.encode("utf-8")
-            if chunk:
-                self.buffer.feed(chunk)
-            else:
-                self.client_connected = False
-
     # -- output --------------------------------------------------------------------
 
     def netPrint(self, *lines):
-        """Send each line to the client followed by CRLF (and to the debug log)."""
+        """Send the lines to the client, each followed by CRLF, in one write (and to the debug log)."""
         for line in lines:
             self.noteToDebugLog(line)
-            self.send(line + "\r\n", "outbox")
+        self.send(self.engine.send_lines(lines), "outbox")
 
     def reply(self, reply):
         """Send a ``SMTPReplies.Reply``."""
@@ -380,7 +425,7 @@ class MailHandler(component):
     def crashNotice(self):
         """What the client is told (bytes) if this session fails: 421 4.3.0, then the connection closes."""
         reply = R.INTERNAL_ERROR_CLOSING.format(servername=self.servernameForReplies())
-        return encode("\r\n".join(reply.toLines()) + "\r\n")
+        return self.engine.send(reply)
 
     def sessionCrashed(self, exc):
         """Hook: a hook raised ``exc`` and the session is over. Default: write the result line."""
@@ -409,7 +454,7 @@ class MailHandler(component):
             return (yield from result)
         return result
 
-    # -- the DATA phase of the base class ----------------------------------------------
+    # -- the DATA phase ---------------------------------------------------------------
 
     def acceptMail(self):
         """Accept the message: ``main`` will read it after the current hook returns."""
@@ -420,46 +465,54 @@ class MailHandler(component):
         line = self.line or ""
         return line == ".\r\n" or line.endswith("\r\n.\r\n")
 
-    def readMessageLines(self, reader, chunk=None):
-        """Generator: feed the message's lines to ``reader`` (a ``MessageReader``) until its end.
+    def readMessage(self, onChunk=None):
+        """Generator: read the message, after a 354, to its end; the one loop that does.
 
-        Returns True at the end of the data, False if the client went away or
-        timed out first. With ``chunk`` (a generator function taking the
-        content read so far, ``reader.out``), it is called whenever that
-        reaches ``CHUNK_SIZE`` bytes, so content can be passed on while the
-        rest is read; it should empty ``reader.out``.
+        Returns the ``EndOfMessage`` (its ``failure`` says whether the checks
+        refused the message), or None if the client went away or timed out
+        first. With ``onChunk`` (a generator function taking bytes) content
+        is passed on as it arrives, in chunks of at least ``CHUNK_SIZE``
+        bytes, and the ``EndOfMessage`` holds the rest; without, it holds
+        all of it. Content is in wire form (dot-stuffed, CRLF line ends).
         """
-        limit = self.CHUNK_SIZE
-        framing = reader.framingLimit
+        engine = self.engine
+        if engine.state != MESSAGE:
+            raise SMTPStateError("readMessage() before a 354 (the engine is in %s)" % engine.state)
+        engine.max_message_size = self.max_message_size
+        parts = []
         while True:
-            try:
-                raw = self.bufferedLine(framing)
-                if raw is None:
-                    raw = yield from self.nextRawLine(framing)
-            except LineTooLong as e:
-                reader.lineTooLong(e.length, e.suffix)
-                continue
-            if raw is None:
-                return False
-            if reader.line(raw):
+            event = engine.next_event()
+            if event is NEED_DATA:
+                event = yield from self.nextEvent()
+            kind = type(event)
+            if kind is MessageChunk:
+                if onChunk is None:
+                    parts.append(event.data)
+                else:
+                    yield from onChunk(event.data)
+            elif kind is EndOfMessage:
                 self.line = ".\r\n"
-                return True
-            if chunk is not None and len(reader.out) >= limit:
-                yield from chunk(reader.out)
-
-    CHUNK_SIZE = 16384
+                if parts:
+                    parts.append(event.data)
+                    event = EndOfMessage(b"".join(parts), event.failure)
+                return event
+            else:
+                return None
 
     def receiveMessage(self):
-        """Generator: 354, then read the message up to its end into ``messageData``."""
+        """Generator: 354, then read the message up to its end into ``messageData``.
+
+        Returns the reply that must replace acceptance (a size or format
+        check failed), else None.
+        """
         self.reply(R.START_DATA)
-        reader = MessageReader(self.max_message_size, self.bare_newline)
-        if not (yield from self.readMessageLines(reader)):
+        end = yield from self.readMessage()
+        if end is None:
             self.breakConnection = True
             return None
-        failure = reader.failure()
-        if failure is not None:
-            return failure
-        lines = bytes(reader.out).split(b"\r\n")[:-1]
+        if end.failure is not None:
+            return end.failure
+        lines = end.data.split(b"\r\n")[:-1]
         self.messageData = b"".join((line[1:] if line.startswith(b".") else line) + b"\r\n"
                                     for line in lines)
         return None
@@ -535,8 +588,16 @@ class MailHandler(component):
         self.reply(R.HELP)
 
     def _argument(self):
-        """The argument of the command in ``self.line`` (text after the verb)."""
-        return parseCommand(encode(self.line.rstrip("\r\n"))).argument
+        """The argument of the command in ``self.line`` (text after the verb).
+
+        Raises ``SMTPError`` if the line is not a well-formed command.
+        """
+        command = self.currentCommand
+        if command is not None and command.line is self.line:
+            if command.parse_error is not None:
+                raise command.parse_error
+            return command.argument
+        return parseCommand(self.line.rstrip("\r\n").encode("utf-8", "surrogateescape")).argument
 
     # -- main ------------------------------------------------------------------------
 
@@ -551,10 +612,8 @@ class MailHandler(component):
                 if self.draining and not self.breakConnection:
                     continue
                 break
-            tokens = self.line.split()
-            yield from self.runHook(self.handleCommand(tokens))
+            yield from self.runHook(self.handleCommand(self.line.split()))
             if self.gettingdata:
-                self.gettingdata = False
                 failure = yield from self.receiveMessage()
                 if failure is not None:
                     self.reply(failure)

@@ -47,7 +47,10 @@ upper-cased by key; a parameter not in ``allowed`` raises ``SMTPError`` with a
 555 reply. Any syntax error raises ``SMTPError`` carrying the reply to send.
 
 ``SMTPSession`` holds the state of one conversation -- CONNECTED (greeted by
-us, no HELO yet), GREETED, MAIL, RCPT, DATA, CLOSED -- and the envelope.
+us, no HELO yet), GREETED, MAIL, RCPT, DATA, CLOSED -- and the envelope:
+the client's HELO name, the sender and the recipients accepted, and, for
+the result log, the sender of the most recent MAIL tried (``attempted``,
+accepted or not) and the recipients refused since then (``refused``).
 ``sequenceError(verb)`` answers "may this command be used now?" from the
 table ``TRANSITIONS``: None, or the 503/554 reply to send. The methods that
 change state (``greet``, ``startTransaction``, ``addRecipient``, ``reset``,
@@ -363,6 +366,8 @@ class SMTPSession(object):
         self.tls = False
         self.sender: Optional[Path] = None
         self.recipients: List[Path] = []
+        self.attempted: Optional[Path] = None
+        self.refused: List[Path] = []
         self.rcptAttempts = 0
         self.transactions = 0
 
@@ -385,6 +390,7 @@ class SMTPSession(object):
 
     def _clearTransaction(self) -> None:
         self.sender = None
+        self.attempted = None
         self.recipients = []
         self.rcptAttempts = 0
 
@@ -395,16 +401,26 @@ class SMTPSession(object):
         self.esmtp = esmtp
         self._clearTransaction()
 
+    def mailAttempted(self, sender: Path) -> None:
+        """A MAIL passed the local checks and is being tried: it is the ``attempted`` sender
+        (until the transaction ends), and ``refused`` starts empty."""
+        if self.state == CLOSED:
+            raise SMTPStateError("MAIL after close")
+        self.attempted = sender
+        self.refused = []
+
     def startTransaction(self, sender: Path) -> None:
         """MAIL was accepted."""
         self._move("MAIL")
-        self.sender = sender
+        self.sender = self.attempted = sender
 
-    def recipientRefused(self) -> None:
-        """RCPT was answered with a failure (counts for DATA's reply)."""
+    def recipientRefused(self, recipient: Optional[Path] = None) -> None:
+        """RCPT was answered with a failure (counts for DATA's reply; kept in ``refused``)."""
         if self.state not in (MAIL, RCPT):
             raise SMTPStateError("RCPT outside a transaction")
         self.rcptAttempts += 1
+        if recipient is not None:
+            self.refused.append(recipient)
 
     def addRecipient(self, recipient: Path) -> None:
         """RCPT was accepted."""

@@ -322,3 +322,106 @@ def test_quit_closes_the_backend_politely(proxy):
     proxy.talk(h, b"HELO c\r\nQUIT\r\n")
     assert h.finished
     assert h.script.commands[-1] == "QUIT"
+
+
+# -- the split: the session holds the 1.x state, the relay the backend, the cache is an object --
+
+def test_1x_state_is_read_from_the_session(proxy):
+    """sender, recipients, seen*, remotename: views of self.session, never separate copies."""
+    script = proxy.script(replies={"MAIL": lambda line: "553 5.7.1 banned" if "banned" in line
+                                   else "250 2.1.0 Ok"},
+                          rcpt={"nobody@example.org": "550 5.1.1 unknown"})
+    h = proxy.start(script)
+    handler = h.component
+    assert (handler.remotename, handler.seenHelo, handler.sender) == ("", False, None)
+    proxy.talk(h, b"EHLO client.example\r\nMAIL FROM:<banned@x.example>\r\n")
+    assert handler.remotename == "client.example" and handler.seenHelo
+    assert handler.sender == "<banned@x.example>", "the sender tried is kept for the result line"
+    assert not handler.seenMail and handler.session.sender is None
+    proxy.talk(h, b"MAIL FROM:<a@b.example>\r\nRCPT TO:<nobody@example.org>\r\n"
+               b"RCPT TO:<bob@example.org>\r\n")
+    assert handler.sender == "<a@b.example>" and handler.seenMail and handler.seenRcpt
+    assert handler.recipients == ["<bob@example.org>"]
+    assert handler.refusedRecipients == ["<nobody@example.org>"]
+    handler.session.recipients.append(handler.session.recipients[0]._replace(address="c@d.example"))
+    assert handler.recipients == ["<bob@example.org>", "<c@d.example>"], "no copy to go stale"
+    proxy.talk(h, b"RSET\r\n")
+    assert (handler.sender, handler.recipients, handler.seenMail) == (None, [], False)
+    assert handler.remotename == "client.example"
+
+
+def test_1x_code_may_still_set_the_envelope_attributes(proxy):
+    h = proxy.start()
+    handler = h.component
+    handler.remotename = "set.by.hand"
+    handler.sender = "<a@b.example>"
+    handler.recipients = ["<c@d.example>", "<postmaster>"]
+    assert handler.session.heloName == "set.by.hand"
+    assert handler.session.attempted.address == "a@b.example"
+    assert [r.address for r in handler.session.recipients] == ["c@d.example", "postmaster"]
+    assert handler.recipients == ["<c@d.example>", "<postmaster>"]
+
+
+def test_the_result_line_sees_the_envelope_of_a_transaction_that_just_ended(proxy):
+    """The session's transaction ends after logResult, so the line names sender and recipients."""
+    logged = []
+
+    class Logging(proxy.Proxy):
+        def logResult(self):
+            logged.append((self.sender, self.recipients, self.outcome()))
+
+    for script, outcome in ((proxy.script(), "ACCEPTED"),
+                            (proxy.script(final="554 5.7.1 no"), "REFUSED 554"),
+                            (proxy.script(dataStart="451 4.3.0 later"), "REFUSED 451")):
+        logged.clear()
+        h = proxy.start(script, cls=Logging)
+        proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\nDATA\r\nhi\r\n.\r\n")
+        assert logged == [("<a@b.c>", ["<x@example.org>"], outcome)]
+        assert h.component.session.sender is None, "and then the transaction is over"
+
+
+def test_the_backend_state_is_read_from_the_relay(proxy):
+    h = proxy.start(proxy.script(extensions=("SIZE 5000", "8BITMIME")))
+    handler = h.component
+    assert handler.backend is None and not handler.backendUp and handler.backendCaps == {}
+    proxy.talk(h, b"EHLO c\r\n")
+    assert handler.backend is handler.relay.client and handler.backendUp
+    assert handler.backendCaps == {"SIZE": ("5000",), "8BITMIME": ()}
+    assert handler.smtp_reply.code == 250 and handler.smtp_line == "250 8BITMIME"
+    assert not handler.xclientUsed
+    proxy.talk(h, b"QUIT\r\n")
+    assert handler.backend is None and not handler.backendUp
+
+
+def test_ehlo_while_the_backend_is_down_offers_what_it_offered_last_time(proxy):
+    """The capability cache is an object shared by a handler class, not a module global."""
+    from Kamaelia.Apps.Grey.Capabilities import CapabilityCache
+
+    class Cached(proxy.Proxy):
+        capabilityCache = CapabilityCache()
+
+    class Fresh(proxy.Proxy):
+        capabilityCache = CapabilityCache()
+
+    h = proxy.start(proxy.script(extensions=("SIZE 5000", "8BITMIME")), cls=Cached)
+    proxy.talk(h, b"EHLO c\r\nQUIT\r\n")
+    down = proxy.talk(proxy.start(proxy.script(refuse=True), cls=Cached), b"EHLO c\r\n")
+    assert codes(down) == [250] and "SIZE 5000" in down and "8BITMIME" in down
+    other = proxy.talk(proxy.start(proxy.script(refuse=True), cls=Fresh), b"EHLO c\r\n")
+    assert "8BITMIME" not in other and "SIZE %d" % Fresh.max_message_size in other
+
+
+def test_a_backend_that_hung_up_between_transactions_is_replaced_and_the_envelope_replayed(proxy):
+    script = proxy.script()
+    h = proxy.start(script)
+    proxy.talk(h, b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\n")
+    first = h.component.relay.client
+    first._deliver(producerFinished(), "control")        # the server's connection ends
+    h.runUntilIdle()
+    text = proxy.talk(h, b"DATA\r\nhi\r\n.\r\n")
+    assert codes(text) == [354, 250]
+    assert h.component.relay.client is not first and script.connections == 2
+    assert script.commands == ["EHLO mx.test", "MAIL FROM:<a@b.c>", "RCPT TO:<x@example.org>",
+                               "EHLO mx.test", "MAIL FROM:<a@b.c>", "RCPT TO:<x@example.org>",
+                               "DATA"]
+    assert len(script.messages) == 1

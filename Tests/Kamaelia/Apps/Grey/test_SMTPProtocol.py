@@ -196,6 +196,30 @@ def test_starttls_forgets_everything_about_the_client():
     assert session.sequenceError("MAIL") == R.SEND_HELLO_FIRST
 
 
+def test_the_sender_tried_and_the_recipients_refused_are_kept_for_the_result_line():
+    """attempted: the most recent MAIL tried (accepted or not) until the transaction ends;
+    refused: the recipients refused since that MAIL."""
+    session = SMTPSession()
+    session.greet("client", esmtp=True)
+    banned = parseMailFrom("FROM:<banned@b.c>")
+    session.mailAttempted(banned)
+    assert session.attempted == banned and session.sender is None and session.state == GREETED
+    sender = parseMailFrom("FROM:<a@b.c>")
+    session.mailAttempted(sender)
+    session.startTransaction(sender)
+    nobody = parseRcptTo("TO:<nobody@y.z>")
+    session.recipientRefused(nobody)
+    session.addRecipient(parseRcptTo("TO:<x@y.z>"))
+    assert (session.attempted, session.refused, session.rcptAttempts) == (sender, [nobody], 2)
+    session.reset()
+    assert session.attempted is None and session.refused == [nobody]
+    session.mailAttempted(sender)
+    assert session.refused == [], "a new MAIL starts a new list"
+    session.close()
+    with pytest.raises(SMTPStateError):
+        session.mailAttempted(sender)
+
+
 def test_using_the_session_out_of_order_is_our_bug():
     session = SMTPSession()
     with pytest.raises(SMTPStateError):
