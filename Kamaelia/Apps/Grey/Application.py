@@ -61,7 +61,6 @@ How does it work?
 
 import argparse
 import copy
-import importlib.metadata
 import logging
 import logging.handlers
 import os
@@ -72,7 +71,7 @@ import sys
 
 from Axon.Ipc import producerFinished
 from Axon.Scheduler import scheduler
-from Kamaelia.Apps.Grey import Config, StartupChecks
+from Kamaelia.Apps.Grey import Config, StartupChecks, version
 from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.GreyListingPolicy import GreyListingPolicy
 from Kamaelia.Apps.Grey.GreylistServer import GreylistServer
@@ -105,14 +104,6 @@ EXPIRY_INTERVAL = 3600
 def _logThreads(names):
     """The 1.x "*debug* THREADS[...]" line, in the debug log (no session: "- -")."""
     _debugLog.debug("- - *debug* THREADS%s", names)
-
-
-def version():
-    """The installed distribution's version (the source tree's if not installed)."""
-    try:
-        return importlib.metadata.version("Kamaelia")
-    except importlib.metadata.PackageNotFoundError:
-        return "2.0.0.dev0"
 
 
 def parseArguments(argv):

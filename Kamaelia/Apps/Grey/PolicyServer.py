@@ -138,7 +138,6 @@ from __future__ import annotations
 import collections
 import datetime
 import errno
-import importlib.metadata
 import logging
 import os
 import socket
@@ -149,6 +148,7 @@ from typing import Optional
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
+from Kamaelia.Apps.Grey import version
 from Kamaelia.Apps.Grey.GreylistServer import GreylistServer, SMTPConnectionAdapter
 from Kamaelia.Apps.Grey.Policy import ACCEPT, DEFER, GREYLISTING_REASONS, REJECT, Envelope
 from Kamaelia.Apps.Grey.PolicyProtocol import (
@@ -170,13 +170,6 @@ _resultLog = logging.getLogger("Kamaelia.Apps.Grey.result")
 INTERNAL_ERROR_TEXT = "Temporary failure, please try again later"
 UNAVAILABLE_TEXT = "Service temporarily unavailable, please try again later"
 DUNNO = formatAction("DUNNO")
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("Kamaelia")
-    except importlib.metadata.PackageNotFoundError:
-        return "2.0.0.dev0"
 
 
 @dataclass(frozen=True)
@@ -202,7 +195,7 @@ class PolicyServerSettings:
         for action in (self.deferAction, self.badRequestAction):
             formatAction(action)          # raises for an action that cannot be sent
         if not self.version:
-            object.__setattr__(self, "version", _version())
+            object.__setattr__(self, "version", version())
 
     @classmethod
     def fromConfig(cls, config: dict) -> "PolicyServerSettings":
