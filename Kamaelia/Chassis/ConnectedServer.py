@@ -30,7 +30,11 @@ How does it work?
 subclasses may replace, e.g. to set ``TCPS.CSA``) when it is constructed, so
 ``port`` holds the port actually bound straight away (useful with
 ``port=0``); ``host`` chooses the address ("" all IPv4, "::" all IPv6 and
-IPv4, or a literal address). For each ``newCSA`` the server calls
+IPv4, or a literal address). ``listener=sock`` serves an already listening
+socket instead of binding one (e.g. inherited from a parent that forked
+workers) and ``reusePort=True`` sets SO_REUSEPORT before binding; both are
+passed to the ``TCPServer`` (see ``Kamaelia.Internet.TCPServer``). For each
+``newCSA`` the server calls
 ``mkProtocolHandler(peer=, peerport=, localip=, localport=)`` -- which calls
 ``protocol(...)`` with those keywords (``SimpleServer`` calls it with no
 arguments) -- then links:
@@ -106,6 +110,8 @@ class ServerCore(AdaptiveCommsComponent):
     host = ""
     protocol = None
     socketOptions = None
+    listener = None
+    reusePort = False
     TCPS = TCPServer
 
     def __init__(self, **argd):

@@ -35,6 +35,25 @@ When a CSA reports ``socketShutdown`` on "_feedbackFromCSA", the server
 closes its socket, sends ``shutdownCSA(self, csa)`` on
 "protocolHandlerSignal" and forgets it.
 
+Where the listening socket comes from is ``makeListener()``'s job, which
+returns ``(socket, port, error)``; subclasses replace it to listen elsewhere
+(``Kamaelia.Internet.UnixServer`` listens on a unix socket that way). Two
+options choose it without subclassing:
+
+* ``listener=sock``: an already bound and listening socket is used as it is
+  (never bound again), e.g. one opened by a parent process before it forked
+  workers (``Kamaelia.Apps.Grey.Workers``); it is made non-blocking and
+  ``listenport`` is its port (its path for a unix socket);
+* ``reusePort=True``: SO_REUSEPORT is set before binding (Linux), so that
+  several processes may each bind the same port and the kernel spreads the
+  connections between them.
+
+::
+
+    parentSocket, port = makeTCPServerPort(0, "127.0.0.1")
+    ServerCore(protocol=EchoProtocol, listener=parentSocket)   # in each worker
+    ServerCore(protocol=EchoProtocol, port=2525, reusePort=True)
+
 If the process runs out of file descriptors, accepting pauses for a moment
 instead of spinning.
 
@@ -82,13 +101,17 @@ def _family(host):
     return socket.AF_INET6 if host and ":" in host else socket.AF_INET
 
 
+REUSE_PORT = (socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", 15), 1)
+
+
 def makeTCPServerPort(port=None, HOST=None, minrange=2000, maxrange=50000,
                       maxlisten=DEFAULT_BACKLOG, socketOptions=None):
     """A bound, listening, non-blocking socket and its port, or ``(None, None)``.
 
     ``port=None`` tries random ports between ``minrange`` and ``maxrange``;
     ``port=0`` lets the OS choose. ``socketOptions`` is one
-    ``(level, option, value)`` tuple or a list of them.
+    ``(level, option, value)`` tuple or a list of them (``REUSE_PORT`` sets
+    SO_REUSEPORT).
     """
     sock, port, _error = _bind(port, HOST, minrange, maxrange, maxlisten, socketOptions)
     return sock, port
@@ -115,6 +138,11 @@ def _bind(port, host, minrange, maxrange, backlog, socketOptions):
     return None, None, lastError
 
 
+def _portOf(sock):
+    address = sock.getsockname()
+    return address[1] if isinstance(address, tuple) else address
+
+
 def _options(socketOptions):
     if not socketOptions:
         return []
@@ -135,6 +163,10 @@ def serverFor(owner):
         argd["socketOptions"] = owner.socketOptions
     if owner.host:
         argd["host"] = owner.host
+    if getattr(owner, "listener", None) is not None:
+        argd["listener"] = owner.listener
+    if getattr(owner, "reusePort", False):
+        argd["reusePort"] = True
     server = owner.TCPS(**argd)
     if server.listener is not None:
         owner.port = server.listenport
@@ -158,10 +190,12 @@ class TCPServer(component):
     host = ""
     acceptRetryDelay = 0.1
 
-    def __init__(self, listenport, socketOptions=None, **argd):
+    def __init__(self, listenport=None, socketOptions=None, listener=None, reusePort=False,
+                 **argd):
         super().__init__(**argd)
         self.requestedPort = listenport
         self.socketOptions = socketOptions
+        self.reusePort = reusePort
         self.selectorService = None
         self._csas = {}
         self._bySocket = {}
@@ -169,12 +203,31 @@ class TCPServer(component):
         self._acceptable = False
         self._listening = False
         self._retryTimer = None
-        self.listener, self.listenport, self.bindError = _bind(
-            listenport, self.host, 2000, 50000, self.backlog, socketOptions)
+        if listener is not None:
+            listener.setblocking(False)
+            self.listener, self.listenport, self.bindError = listener, _portOf(listener), None
+        else:
+            self.listener, self.listenport, self.bindError = self.makeListener()
         if self.listener is None:
             self.listenport = listenport
-            _log.error("TCPServer could not listen on %r port %r: %s",
-                       self.host, listenport, self.bindError)
+            _log.error("%s could not listen on %s: %s", type(self).__name__,
+                       self.listenAddress(), self.bindError)
+
+    def makeListener(self):
+        """``(socket, port, None)``: a new listening socket; ``(None, None, error)`` if it fails.
+
+        Binds ``host``:``requestedPort`` with ``socketOptions`` (and
+        SO_REUSEPORT if ``reusePort``). Subclasses replace it to listen
+        elsewhere; the socket returned must be listening and non-blocking.
+        """
+        options = _options(self.socketOptions)
+        if self.reusePort:
+            options.append(REUSE_PORT)
+        return _bind(self.requestedPort, self.host, 2000, 50000, self.backlog, options)
+
+    def listenAddress(self):
+        """Where this server listens (or tried to), for messages."""
+        return "%r port %r" % (self.host, self.requestedPort)
 
     def _onAcceptable(self):
         self._acceptable = True
