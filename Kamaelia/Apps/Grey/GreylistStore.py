@@ -32,7 +32,7 @@ Example Usage
 
 How does it work?
 -----------------
-Tables (schema version 2):
+Tables (schema version 3):
 
 - ``greylist``: a row per triplet key (see ``tripletKey``; ``keyMode``
   chooses the original exact key or the normalised one) with the time of
@@ -41,6 +41,8 @@ Tables (schema version 2):
   normalised key) with its count of passes and when it was last seen;
 - ``domain_awl``: a row per (client network, sender domain) with the first
   sender that passed, how many distinct senders did, and when last seen;
+- ``outcome_history``: a count per (hour, outcome), the hour as the
+  epoch second it starts at (see "Outcome history" below);
 - ``meta``: ``schema_version``, and the ``key_mode`` and ``privacy`` the
   file was last used with (a change of either makes every triplet new, so
   it is logged as a warning).
@@ -49,7 +51,8 @@ The version lives in a table, not only in SQLite's ``user_version``, so a
 store on another database can keep it the same way; ``user_version`` is
 kept equal to it. Opening a file of an older version migrates it in one
 transaction: schema 1 (the greylist table alone, Kamaelia Grey 2.0's first
-files) gains the other tables and keeps every triplet. A file newer than
+files) gains the other tables and keeps every triplet; schema 2 gains the
+outcome history and keeps every row. A file newer than
 this program is refused with ``RuntimeError``.
 
 The database runs in WAL mode with ``synchronous=NORMAL``: a committed check
@@ -88,6 +91,22 @@ unused for more than ``max_grey``, and the auto-whitelist entries unseen
 for more than ``awl.maxAge``; it returns the counts. ``stats()`` counts the
 rows.
 
+Outcome history: ``countOutcomes(counts, now)`` adds ``{outcome: n}``
+(outcomes of ``GreylistVerdict.OUTCOMES``: "deferred", "passed",
+"whitelisted", "refused"; the caller decides what it counts) to the bucket
+of the hour of ``now`` in one upsert; ``expire`` itself adds the attempts
+it removes as "never-retried" (senders that never retried in time).
+``outcomeHistory(since, until)`` returns ``[(hourStart, outcome, count)]``
+for the buckets with ``since <= hourStart < until``, sorted, and
+``summary(now)`` the greylist at a glance: ``pending`` and ``passed``
+triplets, ``whitelistedClients`` and ``whitelistedDomains`` (listed at
+``now``), and ``lastDay``, the total per outcome over the hour of ``now``
+and the 23 before.
+
+``iterRows(table)`` and ``loadRows(table, rows)`` move rows of ``TABLES``
+as stored (keys already hashed or normalised) to another store:
+``StoreMigration`` uses them; rows whose key is already there are kept.
+
 ``importDbm(directory)`` brings in the state of Kamaelia Grey 1.x, the
 ``greylisted.dbm`` (passed triplets, time of last use) and ``attempters.dbm``
 (time of first attempt) files in ``directory``. Their keys are the ``repr``
@@ -122,41 +141,47 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
-from typing import NamedTuple, Optional
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Optional
 
 from Kamaelia.Apps.Grey.GreylistVerdict import (
-    CLIENT_AWL,
     DEFAULT_AWL,
-    DOMAIN_AWL,
+    DOMAIN_AWL_SENDERS,
     KAMAELIA,
-    KEY_MODES,
+    NEVER_RETRIED,
     AwlParameters,
     AwlRecord,
     DomainAwlRecord,
+    Expired,
+    KeyBuilder,
     MessageVerdict,
     Record,
     TimingProfile,
     Verdict,
-    countDomainPass,
-    countPass,
     decide,
-    isDomainListed,
-    isListed,
-    keyDigest,
-    normaliseClient,
-    normaliseSender,
-    seenDomainListed,
-    seenListed,
+    decideMessage,
+    hourStart,
+    lastDay,
+    outcomeCounts,
     senderDomain,
-    tripletKey,
+    summaryOf,
 )
 
-__all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION"]
+__all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION", "TABLES"]
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# Every table a store keeps, with its columns; the first ``keyColumns`` of
+# them are the primary key. Both stores use these names and this order, so
+# rows move between them unchanged (``iterRows``/``loadRows``).
+TABLES: dict[str, tuple[int, tuple[str, ...]]] = {
+    "greylist": (3, ("ip", "sender", "recipient", "first_seen", "last_pass")),
+    "client_awl": (1, ("client", "count", "last_seen")),
+    "domain_awl": (2, ("client", "domain", "first_sender", "senders", "last_seen")),
+    "outcome_history": (2, ("hour", "outcome", "count")),
+}
 
 # The statements that take a file from version N-1 to version N.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -195,18 +220,15 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         ) WITHOUT ROWID""",
         """CREATE INDEX IF NOT EXISTS domain_awl_seen ON domain_awl (last_seen)""",
     ),
+    3: (
+        """CREATE TABLE IF NOT EXISTS outcome_history (
+            hour    INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            count   INTEGER NOT NULL,
+            PRIMARY KEY (hour, outcome)
+        ) WITHOUT ROWID""",
+    ),
 }
-
-_PASSED = "passed"
-
-
-class Expired(NamedTuple):
-    """How many rows ``expire()`` removed."""
-
-    attempts: int
-    passed: int
-    clients: int = 0
-    domains: int = 0
 
 
 class GreylistStore:
@@ -215,9 +237,7 @@ class GreylistStore:
     def __init__(self, path: str, profile: TimingProfile = KAMAELIA,
                  keyMode: str = "kamaelia", timeout: float = 5.0,
                  privacy: bool = False, awl: AwlParameters = DEFAULT_AWL) -> None:
-        if keyMode not in KEY_MODES:
-            raise ValueError("unknown key mode %r (expected one of %s)"
-                             % (keyMode, ", ".join(KEY_MODES)))
+        self.keys = KeyBuilder(keyMode, privacy)
         self.path = path
         self.profile = profile
         self.keyMode = keyMode
@@ -296,27 +316,8 @@ class GreylistStore:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
-    # -- keys ------------------------------------------------------------------------
-
     def _tripletKey(self, ip: str, sender: str, recipient: str) -> tuple[str, str, str]:
-        key = tripletKey(ip, sender, recipient, self.keyMode)
-        if self.privacy:
-            return (keyDigest(*key), "", "")
-        return key
-
-    def _clientKey(self, ip: str) -> str:
-        network = normaliseClient(ip)
-        return keyDigest(network) if self.privacy else network
-
-    def _domainKey(self, ip: str, domain: str) -> tuple[str, str]:
-        network = normaliseClient(ip)
-        if self.privacy:
-            return (keyDigest(network, domain), "")
-        return (network, domain)
-
-    def _senderId(self, sender: str) -> str:
-        normalised = normaliseSender(sender)
-        return keyDigest(normalised) if self.privacy else normalised
+        return self.keys.triplet(ip, sender, recipient)
 
     # -- triplets --------------------------------------------------------------------
 
@@ -364,38 +365,9 @@ class GreylistStore:
         See the module docstring; ``sender`` and ``recipients`` are as for
         ``check`` (for the original key, as the client wrote them).
         """
-        awl = self.awl
-        keys = [self._tripletKey(ip, sender, recipient) for recipient in recipients]
-        clientKey = self._clientKey(ip) if awl.clients else None
-        domain = senderDomain(sender) if awl.domains else ""
-        domainKey = self._domainKey(ip, domain) if domain else None
+        keys = self.keys.message(ip, sender, recipients, self.awl)
         with self._lock, self._transaction():
-            client = self._readClient(clientKey) if clientKey is not None else None
-            if clientKey is not None and client is not None and isListed(client, now, awl):
-                refreshed = seenListed(client, now, awl)
-                if refreshed is not None:
-                    self._writeClient(clientKey, refreshed)
-                    client = refreshed
-                return MessageVerdict(CLIENT_AWL, (), client.count)
-            pair = self._readDomain(domainKey) if domainKey is not None else None
-            if domainKey is not None and pair is not None and isDomainListed(pair, now, awl):
-                refreshedPair = seenDomainListed(pair, now, awl)
-                if refreshedPair is not None:
-                    self._writeDomain(domainKey, refreshedPair)
-                return MessageVerdict(DOMAIN_AWL, (), client.count if client else 0)
-            verdicts = tuple(self._checkKey(key, now) for key in keys)
-            if any(v.reason == _PASSED for v in verdicts):
-                if clientKey is not None:
-                    counted = countPass(client, now, awl)
-                    if counted is not None:
-                        self._writeClient(clientKey, counted)
-                        client = counted
-                if domainKey is not None:
-                    countedPair = countDomainPass(pair, self._senderId(sender), now, awl)
-                    if countedPair is not None:
-                        self._writeDomain(domainKey, countedPair)
-        count = client.count if client is not None and clientKey is not None else 0
-        return MessageVerdict(None, verdicts, count)
+            return decideMessage(_Access(self), keys, now, self.awl)
 
     def _readClient(self, key: str) -> Optional[AwlRecord]:
         row = self._db.execute("SELECT count, last_seen FROM client_awl WHERE client=?",
@@ -425,7 +397,7 @@ class GreylistStore:
     def lookupClient(self, ip: str) -> Optional[AwlRecord]:
         """The auto-whitelist record of ``ip``'s network, or ``None``; changes nothing."""
         with self._lock:
-            return self._readClient(self._clientKey(ip))
+            return self._readClient(self.keys.client(ip))
 
     def lookupDomain(self, ip: str, sender: str) -> Optional[DomainAwlRecord]:
         """The sender-domain record for ``ip``'s network and ``sender``'s domain, or ``None``."""
@@ -433,16 +405,23 @@ class GreylistStore:
         if not domain:
             return None
         with self._lock:
-            return self._readDomain(self._domainKey(ip, domain))
+            return self._readDomain(self.keys.domain(ip, domain))
 
     # -- housekeeping ----------------------------------------------------------------
 
     def expire(self, now: float) -> Expired:
-        """Delete stale attempts, long-unused passed triplets and stale AWL entries."""
+        """Delete stale attempts, long-unused passed triplets and stale AWL entries.
+
+        The attempts removed (never passed, first seen more than
+        ``max_defer`` ago) are added to the history as "never-retried" in
+        the hour of ``now``, in the same transaction.
+        """
         with self._lock, self._transaction():
             attempts = self._db.execute(
                 "DELETE FROM greylist WHERE last_pass IS NULL AND first_seen < ?",
                 (now - self.profile.max_defer,)).rowcount
+            if attempts:
+                self._addOutcomes([(NEVER_RETRIED, attempts)], now)
             passed = self._db.execute(
                 "DELETE FROM greylist WHERE last_pass IS NOT NULL AND last_pass < ?",
                 (now - self.profile.max_grey,)).rowcount
@@ -472,6 +451,87 @@ class GreylistStore:
                 "domains": domains, "whitelistedDomains": listedDomains,
                 "path": self.path, "keyMode": self.keyMode, "privacy": self.privacy,
                 "profile": self.profile, "awl": self.awl}
+
+    # -- outcome history -------------------------------------------------------------
+
+    def countOutcomes(self, counts: Mapping[str, int], now: float) -> None:
+        """Add ``counts`` (outcome -> number) to the hour bucket of ``now``."""
+        pairs = outcomeCounts(counts)
+        if pairs:
+            with self._lock, self._transaction():
+                self._addOutcomes(pairs, now)
+
+    def _addOutcomes(self, pairs: list[tuple[str, int]], now: float) -> None:
+        hour = int(hourStart(now))
+        self._db.executemany(
+            "INSERT INTO outcome_history (hour, outcome, count) VALUES (?, ?, ?) "
+            "ON CONFLICT (hour, outcome) DO UPDATE SET count=count+excluded.count",
+            [(hour, outcome, count) for outcome, count in pairs])
+
+    def outcomeHistory(self, since: float, until: float) -> list[tuple[float, str, int]]:
+        """``[(hourStart, outcome, count), ...]`` for ``since <= hourStart < until``, sorted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT hour, outcome, count FROM outcome_history "
+                "WHERE hour >= ? AND hour < ? ORDER BY hour, outcome",
+                (since, until)).fetchall()
+        return [(float(hour), outcome, count) for hour, outcome, count in rows]
+
+    def summary(self, now: float) -> dict:
+        """The greylist at a glance (see ``GreylistVerdict.summaryOf``).
+
+        ``pending`` triplets never passed, ``passed`` ones did,
+        ``whitelistedClients`` networks and ``whitelistedDomains`` pairs are
+        auto-whitelisted at ``now``, and ``lastDay`` is outcome -> total over
+        the hour of ``now`` and the 23 before.
+        """
+        oldest = now - self.awl.maxAge
+        with self._lock:
+            total, passed = self._db.execute(
+                "SELECT COUNT(*), COUNT(last_pass) FROM greylist").fetchone()
+            clients = self._db.execute(
+                "SELECT COUNT(*) FROM client_awl WHERE count >= ? AND last_seen >= ?",
+                (self.awl.clients, oldest)).fetchone()[0] if self.awl.clients else 0
+            domains = self._db.execute(
+                "SELECT COUNT(*) FROM domain_awl WHERE senders >= ? AND last_seen >= ?",
+                (DOMAIN_AWL_SENDERS, oldest)).fetchone()[0] if self.awl.domains else 0
+        return summaryOf(total - passed, passed, clients, domains,
+                         self.outcomeHistory(*lastDay(now)))
+
+    # -- moving rows between stores --------------------------------------------------
+
+    def iterRows(self, table: str, batch: int = 1000) -> Iterator[tuple]:
+        """Every row of ``table`` (one of ``TABLES``), in key order, as stored."""
+        keyColumns, columns = TABLES[table]
+        names = ", ".join(columns)
+        keyNames = ", ".join(columns[:keyColumns])
+        after: Optional[tuple] = None
+        while True:
+            with self._lock:
+                if after is None:
+                    rows = self._db.execute(
+                        "SELECT %s FROM %s ORDER BY %s LIMIT ?" % (names, table, keyNames),
+                        (batch,)).fetchall()
+                else:
+                    rows = self._db.execute(
+                        "SELECT %s FROM %s WHERE (%s) > (%s) ORDER BY %s LIMIT ?"
+                        % (names, table, keyNames, ", ".join("?" * keyColumns), keyNames),
+                        after + (batch,)).fetchall()
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = tuple(rows[-1][:keyColumns])
+
+    def loadRows(self, table: str, rows: Iterable[tuple]) -> int:
+        """Insert the rows of ``table`` whose key is not here yet; returns how many."""
+        _keyColumns, columns = TABLES[table]
+        statement = "INSERT OR IGNORE INTO %s (%s) VALUES (%s)" % (
+            table, ", ".join(columns), ", ".join("?" * len(columns)))
+        added = 0
+        with self._lock, self._transaction():
+            for row in rows:
+                added += self._db.execute(statement, tuple(row)).rowcount
+        return added
 
     def importDbm(self, directory: str) -> int:
         """Import Kamaelia Grey 1.x's dbm files from ``directory``."""
@@ -514,6 +574,29 @@ class GreylistStore:
     def __repr__(self) -> str:
         return "GreylistStore(%r, keyMode=%r, privacy=%r)" % (
             self.path, self.keyMode, self.privacy)
+
+
+class _Access:
+    """The store's rows for ``decideMessage``, inside the store's transaction."""
+
+    def __init__(self, store: GreylistStore) -> None:
+        self.store = store
+
+    def readClient(self, key: str) -> Optional[AwlRecord]:
+        return self.store._readClient(key)
+
+    def writeClient(self, key: str, record: AwlRecord) -> None:
+        self.store._writeClient(key, record)
+
+    def readDomain(self, key: tuple[str, str]) -> Optional[DomainAwlRecord]:
+        return self.store._readDomain(key)
+
+    def writeDomain(self, key: tuple[str, str], record: DomainAwlRecord) -> None:
+        self.store._writeDomain(key, record)
+
+    def checkKeys(self, keys: tuple[tuple[str, str, str], ...],
+                  now: float) -> tuple[Verdict, ...]:
+        return tuple(self.store._checkKey(key, now) for key in keys)
 
 
 class _Transaction:

@@ -99,6 +99,13 @@ same ``maxAge`` and hourly refresh.
 characters, which the store keeps instead of the fields themselves when
 asked for privacy.
 
+Stores share the rest: ``KeyBuilder`` makes every key a store keeps
+(triplet, client network, sender-domain pair, with or without privacy),
+``decideMessage`` is a whole message's decision over a store's rows (the
+auto-whitelists first, then each triplet, then the counts), and
+``hourStart``, ``outcomeCounts``, ``lastDay`` and ``summaryOf`` define the
+hourly outcome history and the summary every store reports.
+
 Triplet keys
 ------------
 ``tripletKey(ip, sender, recipient, mode)`` turns the envelope into the key
@@ -156,9 +163,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import NamedTuple, Optional, Protocol
 
 __all__ = [
     "TimingProfile", "KAMAELIA", "POSTGREY", "PROFILES", "Record", "Verdict",
@@ -168,7 +177,9 @@ __all__ = [
     "isListed", "seenListed", "countPass", "isDomainListed", "seenDomainListed",
     "countDomainPass",
     "senderDomain", "keyDigest", "MessageVerdict", "CLIENT_AWL", "DOMAIN_AWL",
-    "DEFAULT_AWL",
+    "DEFAULT_AWL", "MessageKeys", "KeyBuilder", "MessageAccess", "decideMessage",
+    "Expired", "OUTCOMES", "DEFERRED", "PASSED", "WHITELISTED", "REFUSED",
+    "NEVER_RETRIED", "hourStart", "outcomeCounts", "lastDay", "summaryOf",
 ]
 
 PASS = "pass"
@@ -503,3 +514,183 @@ def keyDigest(*fields: str) -> str:
     """SHA-256 (hex) of the fields joined by NUL: a key that hides its fields."""
     data = "\x00".join(fields).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data).hexdigest()
+
+
+# -- store keys, the message decision, expiry counts and outcome history ---------
+# Shared by every store (SQLite, PostgreSQL): what a store keeps and how it
+# decides a message, so that the stores only read and write rows.
+
+@dataclass(frozen=True)
+class MessageKeys:
+    """The store keys one message touches (``KeyBuilder.message``).
+
+    ``client`` is ``None`` when the client auto-whitelist is off, ``domain``
+    when the sender-domain list is off or the sender has no domain.
+    """
+
+    triplets: tuple[tuple[str, str, str], ...]
+    client: Optional[str]
+    domain: Optional[tuple[str, str]]
+    senderId: str
+
+
+@dataclass(frozen=True)
+class KeyBuilder:
+    """Turns an envelope into the keys a store keeps, in a key mode.
+
+    With ``privacy`` every key is a ``keyDigest``: a triplet's digest goes
+    in the first column (the other two are empty), a client network's
+    digest replaces it, a (network, domain) pair's digest goes in the first
+    column, and the first sender of a domain entry is kept as its digest.
+    """
+
+    keyMode: str = "kamaelia"
+    privacy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.keyMode not in KEY_MODES:
+            raise ValueError("unknown key mode %r (expected one of %s)"
+                             % (self.keyMode, ", ".join(KEY_MODES)))
+
+    def triplet(self, ip: str, sender: str, recipient: str) -> tuple[str, str, str]:
+        key = tripletKey(ip, sender, recipient, self.keyMode)
+        return (keyDigest(*key), "", "") if self.privacy else key
+
+    def client(self, ip: str) -> str:
+        network = normaliseClient(ip)
+        return keyDigest(network) if self.privacy else network
+
+    def domain(self, ip: str, domain: str) -> tuple[str, str]:
+        network = normaliseClient(ip)
+        return (keyDigest(network, domain), "") if self.privacy else (network, domain)
+
+    def senderId(self, sender: str) -> str:
+        normalised = normaliseSender(sender)
+        return keyDigest(normalised) if self.privacy else normalised
+
+    def message(self, ip: str, sender: str, recipients: Iterable[str],
+                awl: AwlParameters) -> MessageKeys:
+        domain = senderDomain(sender) if awl.domains else ""
+        return MessageKeys(
+            triplets=tuple(self.triplet(ip, sender, r) for r in recipients),
+            client=self.client(ip) if awl.clients else None,
+            domain=self.domain(ip, domain) if domain else None,
+            senderId=self.senderId(sender) if domain else "")
+
+
+class MessageAccess(Protocol):
+    """The rows a store reads and writes for one message, inside its transaction."""
+
+    def readClient(self, key: str) -> Optional[AwlRecord]: ...
+
+    def writeClient(self, key: str, record: AwlRecord) -> None: ...
+
+    def readDomain(self, key: tuple[str, str]) -> Optional[DomainAwlRecord]: ...
+
+    def writeDomain(self, key: tuple[str, str], record: DomainAwlRecord) -> None: ...
+
+    def checkKeys(self, keys: tuple[tuple[str, str, str], ...],
+                  now: float) -> tuple[Verdict, ...]: ...
+
+
+def decideMessage(access: MessageAccess, keys: MessageKeys, now: float,
+                  awl: AwlParameters) -> MessageVerdict:
+    """Decide a message over a store's rows (called inside one transaction).
+
+    An auto-whitelisted client network, else an auto-whitelisted (network,
+    sender domain) pair, passes the whole message and is refreshed at most
+    once per ``awl.interval``; otherwise every triplet is decided
+    (``access.checkKeys``) and, if one of them passed greylisting just now,
+    the network's count and the sender-domain entry are updated.
+    """
+    client = access.readClient(keys.client) if keys.client is not None else None
+    if keys.client is not None and client is not None and isListed(client, now, awl):
+        refreshed = seenListed(client, now, awl)
+        if refreshed is not None:
+            access.writeClient(keys.client, refreshed)
+            client = refreshed
+        return MessageVerdict(CLIENT_AWL, (), client.count)
+    pair = access.readDomain(keys.domain) if keys.domain is not None else None
+    if keys.domain is not None and pair is not None and isDomainListed(pair, now, awl):
+        refreshedPair = seenDomainListed(pair, now, awl)
+        if refreshedPair is not None:
+            access.writeDomain(keys.domain, refreshedPair)
+        return MessageVerdict(DOMAIN_AWL, (), client.count if client else 0)
+    verdicts = access.checkKeys(keys.triplets, now)
+    if any(v.reason == "passed" for v in verdicts):
+        if keys.client is not None:
+            counted = countPass(client, now, awl)
+            if counted is not None:
+                access.writeClient(keys.client, counted)
+                client = counted
+        if keys.domain is not None:
+            countedPair = countDomainPass(pair, keys.senderId, now, awl)
+            if countedPair is not None:
+                access.writeDomain(keys.domain, countedPair)
+    count = client.count if client is not None and keys.client is not None else 0
+    return MessageVerdict(None, verdicts, count)
+
+
+class Expired(NamedTuple):
+    """How many rows a store's ``expire()`` removed.
+
+    ``attempts`` are the triplets that never passed and whose first attempt
+    is more than ``max_defer`` old: their sender never retried in time.
+    """
+
+    attempts: int
+    passed: int
+    clients: int = 0
+    domains: int = 0
+
+
+# Outcome history: a count per hour and outcome. The caller (policy, front
+# end) says what it counts; a store's expire() adds NEVER_RETRIED itself.
+DEFERRED = "deferred"
+PASSED = "passed"
+WHITELISTED = "whitelisted"
+REFUSED = "refused"
+NEVER_RETRIED = "never-retried"
+OUTCOMES = (DEFERRED, PASSED, WHITELISTED, REFUSED, NEVER_RETRIED)
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+def hourStart(now: float) -> float:
+    """The start of the hour bucket ``now`` falls in (seconds since the epoch)."""
+    return float(math.floor(now / HOUR) * HOUR)
+
+
+def outcomeCounts(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The non-zero (outcome, count) pairs of ``counts``, sorted; ValueError if bad.
+
+    Sorted, so that two hosts adding to the same buckets lock them in the
+    same order.
+    """
+    pairs = []
+    for outcome, count in counts.items():
+        if outcome not in OUTCOMES:
+            raise ValueError("unknown outcome %r (expected one of %s)"
+                             % (outcome, ", ".join(OUTCOMES)))
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError("count of %s must be a whole number >= 0, not %r"
+                             % (outcome, count))
+        if count:
+            pairs.append((outcome, count))
+    return sorted(pairs)
+
+
+def lastDay(now: float) -> tuple[float, float]:
+    """``(since, until)`` for ``outcomeHistory``: the hour of ``now`` and the 23 before."""
+    current = hourStart(now)
+    return (current - DAY + HOUR, current + HOUR)
+
+
+def summaryOf(pending: int, passed: int, clients: int, domains: int,
+              history: Iterable[tuple[float, str, int]]) -> dict:
+    """The ``summary()`` dict of a store from its counts and last day's history."""
+    totals = dict.fromkeys(OUTCOMES, 0)
+    for _hour, outcome, count in history:
+        totals[outcome] = totals.get(outcome, 0) + count
+    return {"pending": pending, "passed": passed, "whitelistedClients": clients,
+            "whitelistedDomains": domains, "lastDay": totals}

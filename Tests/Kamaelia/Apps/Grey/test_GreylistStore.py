@@ -394,10 +394,10 @@ def tables(path):
 
 def test_a_fresh_file_records_its_schema_version_in_a_table(store, dbpath):
     names, meta, version = tables(dbpath)
-    assert {"greylist", "client_awl", "domain_awl", "meta"} <= names
+    assert {"greylist", "client_awl", "domain_awl", "outcome_history", "meta"} <= names
     assert meta == {"schema_version": str(SCHEMA_VERSION), "key_mode": "kamaelia",
                     "privacy": "no"}
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
 
 
 def test_a_version_1_file_is_migrated_and_keeps_every_triplet(dbpath, caplog):
@@ -408,12 +408,44 @@ def test_a_version_1_file_is_migrated_and_keeps_every_triplet(dbpath, caplog):
             assert store.lookup(IP, SENDER, RCPT) == Record(T0, T0 + 3600)
             assert store.check("192.0.2.8", SENDER, RCPT, T0 + 3600).reason == "passed"
             assert store.checkMessage(IP, SENDER, [RCPT], T0 + 7200).verdicts[0].passed
-    assert any("upgraded from version 1 to 2" in r.getMessage() for r in caplog.records)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("upgraded from version 1 to 2" in m for m in messages)
+    assert any("upgraded from version 2 to 3" in m for m in messages)
     names, meta, version = tables(dbpath)
-    assert {"client_awl", "domain_awl", "meta"} <= names
-    assert meta["schema_version"] == "2" and version == 2
+    assert {"client_awl", "domain_awl", "outcome_history", "meta"} <= names
+    assert meta["schema_version"] == "3" and version == 3
     with GreylistStore(dbpath) as again:                   # opening again changes nothing
         assert again.stats()["triplets"] == 2
+
+
+def makeVersion2(path):
+    """A schema 2 file (before the outcome history) with a triplet and AWL entries."""
+    with GreylistStore(path, awl=AwlParameters(domains=True)) as store:
+        store.checkMessage(IP, SENDER, [RCPT], T0)
+        store.checkMessage(IP, SENDER, [RCPT], T0 + 3600)
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE outcome_history")
+    raw.execute("UPDATE meta SET value='2' WHERE name='schema_version'")
+    raw.execute("PRAGMA user_version=2")
+    raw.commit()
+    raw.close()
+
+
+def test_a_version_2_file_gains_the_history_and_keeps_its_rows(dbpath, caplog):
+    makeVersion2(dbpath)
+    assert "outcome_history" not in tables(dbpath)[0]
+    with caplog.at_level(logging.INFO, logger="Kamaelia.Apps.Grey.GreylistStore"):
+        with GreylistStore(dbpath, awl=AwlParameters(domains=True)) as store:
+            assert store.lookup(IP, SENDER, RCPT) == Record(T0, T0 + 3600)
+            assert store.lookupClient(IP) == AwlRecord(1, T0 + 3600)
+            assert store.lookupDomain(IP, SENDER).senders == 1
+            store.countOutcomes({"passed": 2}, T0)
+            assert store.outcomeHistory(T0 - 3600, T0 + 3600) == [
+                (T0 - T0 % 3600, "passed", 2)]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("upgraded from version 2 to 3" in m for m in messages)
+    assert not any("from version 1" in m for m in messages)
+    assert tables(dbpath)[1]["schema_version"] == "3" and tables(dbpath)[2] == 3
 
 
 CHILD_OPENER = r"""
@@ -445,16 +477,16 @@ def test_processes_opening_a_version_1_file_at_once_migrate_it_once(dbpath):
                 proc.wait(timeout=30)
             proc.stdin.close()
             proc.stdout.close()
-    assert tables(dbpath)[1]["schema_version"] == "2"
+    assert tables(dbpath)[1]["schema_version"] == "3"
 
 
 def test_a_newer_version_in_the_meta_table_is_refused(dbpath):
     GreylistStore(dbpath).close()
     raw = sqlite3.connect(dbpath)
-    raw.execute("UPDATE meta SET value='3' WHERE name='schema_version'")
+    raw.execute("UPDATE meta SET value='4' WHERE name='schema_version'")
     raw.commit()
     raw.close()
-    with pytest.raises(RuntimeError, match="version 3 is newer"):
+    with pytest.raises(RuntimeError, match="version 4 is newer"):
         GreylistStore(dbpath)
 
 
