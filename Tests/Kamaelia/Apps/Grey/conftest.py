@@ -383,3 +383,61 @@ def dnsServer():
     server = DNSServer().start()
     yield server
     server.stop()
+
+
+# -- a private PostgreSQL for the store tests (pgcluster.py) ----------------------------
+
+def _loadPgcluster():
+    """pgcluster.py beside this file (the tests run with --import-mode=importlib)."""
+    import importlib.util
+    import os
+    import sys
+    if "pgcluster" not in sys.modules:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pgcluster.py")
+        spec = importlib.util.spec_from_file_location("pgcluster", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["pgcluster"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["pgcluster"]
+
+
+def _makePgCluster():
+    """A started cluster, or skip (fail with KAMAELIA_REQUIRE_POSTGRES=1) if impossible."""
+    import os
+    pgcluster = _loadPgcluster()
+    try:
+        cluster = pgcluster.PgCluster()
+    except pgcluster.PgUnavailable as error:
+        reason = "PostgreSQL unavailable: %s" % error
+    else:
+        try:
+            cluster.start()
+            return cluster
+        except pgcluster.PgUnavailable as error:
+            cluster.destroy()
+            reason = "PostgreSQL would not start: %s" % error
+    if os.environ.get("KAMAELIA_REQUIRE_POSTGRES") == "1":
+        pytest.fail(reason + " (KAMAELIA_REQUIRE_POSTGRES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pgCluster():
+    """One private PostgreSQL server for the session (pgcluster.PgCluster), stopped at the end."""
+    cluster = _makePgCluster()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def pgDatabase(pgCluster):
+    """The URL of a new, empty database on the session's server."""
+    return pgCluster.createDatabase()
+
+
+@pytest.fixture
+def privatePgCluster():
+    """A server of the test's own (to stop and restart), destroyed after the test."""
+    cluster = _makePgCluster()
+    yield cluster
+    cluster.destroy()
