@@ -137,11 +137,8 @@ from __future__ import annotations
 
 import collections
 import datetime
-import errno
 import logging
-import os
 import socket
-import stat
 from dataclasses import dataclass
 from typing import Optional
 
@@ -161,7 +158,8 @@ from Kamaelia.Apps.Grey.PolicyProtocol import (
     xGreylistHeader,
 )
 from Kamaelia.Apps.Grey.SMTPReplies import printable
-from Kamaelia.Internet.TCPServer import DEFAULT_BACKLOG, TCPServer
+from Kamaelia.Internet.UnixServer import UnixStreamServer as _UnixStreamServer
+from Kamaelia.Internet.UnixServer import bindUnixSocket
 from Kamaelia.IPC import socketShutdown
 
 _log = logging.getLogger(__name__)
@@ -556,77 +554,11 @@ class PolicyHandler(component):
 # -- listening ---------------------------------------------------------------------------
 
 
-def bindUnixSocket(path: str, mode: int = 0o666, backlog: int = DEFAULT_BACKLOG) -> socket.socket:
-    """A listening, non-blocking unix stream socket at ``path`` (see the module docs)."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    if info is not None:
-        if not stat.S_ISSOCK(info.st_mode):
-            raise FileExistsError(errno.EEXIST, "%s exists and is not a socket" % path)
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(path)
-        except (ConnectionRefusedError, FileNotFoundError):
-            os.unlink(path)
-        else:
-            raise OSError(errno.EADDRINUSE, "another server is listening on %s" % path)
-        finally:
-            probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(path)
-        os.chmod(path, mode)
-        sock.listen(backlog)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-class UnixStreamServer(TCPServer):
-    """A ``TCPServer`` that accepts connections on a unix socket at ``path`` instead.
-
-    Everything but binding is ``TCPServer``'s; ``listenport`` is the path.
-    The socket file is removed when the server stops (if it is still ours).
-    """
+class UnixStreamServer(_UnixStreamServer):
+    """``Kamaelia.Internet.UnixServer.UnixStreamServer`` with the greylister's CSA
+    (the sending side stays open after the client's EOF)."""
 
     CSA = SMTPConnectionAdapter
-
-    def __init__(self, path, mode=0o666, **argd):
-        component.__init__(self, **argd)
-        self.requestedPort = path
-        self.socketOptions = None
-        self.selectorService = None
-        self._csas = {}
-        self._bySocket = {}
-        self._peers = {}
-        self._acceptable = False
-        self._listening = False
-        self._retryTimer = None
-        self.path = path
-        self.listenport = path
-        self._inode = None
-        try:
-            self.listener = bindUnixSocket(path, mode, self.backlog)
-            self._inode = os.stat(path).st_ino
-            self.bindError = None
-        except OSError as e:
-            self.listener, self.bindError = None, e
-            _log.error("cannot listen on the unix socket %s: %s", path, e)
-
-    def stop(self):
-        wasListening = self.listener is not None and self.listener.fileno() >= 0
-        super().stop()
-        if wasListening and self._inode is not None:
-            try:
-                if os.stat(self.path).st_ino == self._inode:
-                    os.unlink(self.path)
-            except FileNotFoundError:
-                _log.debug("unix socket %s already removed", self.path)
-            self._inode = None
 
 
 class PolicyServer(GreylistServer):
@@ -647,7 +579,7 @@ class PolicyServer(GreylistServer):
 
     def _makeServer(self):
         if self.path:
-            self.server = UnixStreamServer(self.path, self.socketMode)
+            self.server = UnixStreamServer(self.path, self.socketMode, listener=self.listener)
             if self.server.listener is not None:
                 self.port = self.path
         else:
