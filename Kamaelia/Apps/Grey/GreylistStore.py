@@ -167,7 +167,7 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
     summaryOf,
 )
 
-__all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION", "TABLES"]
+__all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION", "TABLES", "dbmRows"]
 
 _log = logging.getLogger(__name__)
 
@@ -535,29 +535,10 @@ class GreylistStore:
 
     def importDbm(self, directory: str) -> int:
         """Import Kamaelia Grey 1.x's dbm files from ``directory``."""
-        imported: dict[tuple, list] = {}
-        for name, column in (("attempters.dbm", 0), ("greylisted.dbm", 1)):
-            for key, when in _readDbm(os.path.join(directory, name)):
-                ip, sender, recipient = key
-                triplet = self._tripletKey(ip, sender, recipient)
-                times = imported.setdefault(triplet, [None, None])
-                old = times[column]
-                if old is None:
-                    times[column] = when
-                else:
-                    times[column] = min(old, when) if column == 0 else max(old, when)
-        if not imported:
-            return 0
-        count = 0
-        with self._lock, self._transaction():
-            for triplet, (firstSeen, lastPass) in imported.items():
-                count += self._db.execute(
-                    "INSERT OR IGNORE INTO greylist "
-                    "(ip, sender, recipient, first_seen, last_pass) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    triplet + (firstSeen, lastPass)).rowcount
+        rows = dbmRows(directory, self.keys)
+        count = self.loadRows("greylist", rows) if rows else 0
         _log.info("imported %d of %d triplets from dbm files in %s",
-                  count, len(imported), directory)
+                  count, len(rows), directory)
         return count
 
     def close(self) -> None:
@@ -631,6 +612,25 @@ def _parseKey(raw: bytes | str) -> tuple:
     if not isinstance(value, tuple) or len(value) != 3:
         raise ValueError("not a 3-tuple")
     return tuple(_text(field) for field in value)
+
+
+def dbmRows(directory: str, keys: KeyBuilder) -> list[tuple]:
+    """The greylist rows of Kamaelia Grey 1.x's dbm files in ``directory``.
+
+    Rows as ``TABLES["greylist"]`` orders them, keyed by ``keys``; triplets
+    that fall together (normalised keys) keep the earliest first attempt and
+    the latest pass.
+    """
+    imported: dict[tuple, list] = {}
+    for name, column in (("attempters.dbm", 0), ("greylisted.dbm", 1)):
+        for (ip, sender, recipient), when in _readDbm(os.path.join(directory, name)):
+            times = imported.setdefault(keys.triplet(ip, sender, recipient), [None, None])
+            old = times[column]
+            if old is None:
+                times[column] = when
+            else:
+                times[column] = min(old, when) if column == 0 else max(old, when)
+    return [triplet + tuple(times) for triplet, times in imported.items()]
 
 
 def _readDbm(path: str):
