@@ -348,10 +348,10 @@ class StatusServer(ServerCore):
 
     def _read(self, now: float):
         """In the reader's thread: the source's summary and last 24 hours."""
-        since = StatusPage.hourSlots(now)[0]
+        slots = StatusPage.hourSlots(now)
         summary = dict(self.source.summary(now))
-        history = [(float(hour), str(outcome), int(count))
-                   for hour, outcome, count in self.source.outcomeHistory(since, now)]
+        history = [(float(hour), str(outcome), int(count)) for hour, outcome, count
+                   in self.source.outcomeHistory(slots[0], slots[-1] + StatusPage.HOUR)]
         return summary, history
 
     def readSource(self, handler, now: float):

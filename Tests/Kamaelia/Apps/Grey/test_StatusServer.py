@@ -171,7 +171,7 @@ def test_status_page_and_json_show_the_store_data(statusServer):
                                   "whitelisted": 2, "refused": 0}
     assert {"hour": "2025-12-02T03:00Z", "hourStart": hour, "outcome": "deferred",
             "count": 7} in document["history"]
-    assert source.asked[0] == (hourSlots(NOW)[0], NOW)
+    assert source.asked[0] == (hourSlots(NOW)[0], hour + 3600), "the 24 hours up to now's"
 
 
 def test_reads_are_cached_for_a_few_seconds(statusServer):
