@@ -3,10 +3,15 @@ chromium renders it from a real StatusServer over a real SQLite greylist store."
 
 import datetime
 import html.parser
+import json
 import os
 import random
 import shutil
+import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -26,6 +31,7 @@ from Kamaelia.Apps.Grey.StatusServer import StatusServer
 NOW = 1764645000.0          # 2025-12-02 03:10 UTC
 HOUR = 3600
 CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
 BROWSER_DEADLINE = 90
 
 
@@ -160,14 +166,21 @@ class Keeper(component):
             yield 1
 
 
-def chromium():
-    if os.path.exists(CHROMIUM) or shutil.which("chromium"):
-        return CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+def findProgram(path, name, package):
+    """``path`` (or ``name`` on PATH); else skip, or fail with KAMAELIA_REQUIRE_CHROMIUM=1."""
+    if os.path.exists(path):
+        return path
+    if shutil.which(name):
+        return shutil.which(name)
     if os.environ.get("KAMAELIA_REQUIRE_CHROMIUM") == "1":
-        pytest.fail("chromium is not installed (KAMAELIA_REQUIRE_CHROMIUM=1): "
-                    "apt-get install chromium")
-    pytest.skip("chromium is not installed (Debian: apt-get install chromium); "
-                "the status page was not checked in a browser")
+        pytest.fail("%s is not installed (KAMAELIA_REQUIRE_CHROMIUM=1): apt-get install %s"
+                    % (name, package))
+    pytest.skip("%s is not installed (Debian: apt-get install %s); the status page was not "
+                "checked in a browser" % (name, package))
+
+
+def chromium():
+    return findProgram(CHROMIUM, "chromium", "chromium")
 
 
 def dumpDom(browser, url, profile):
@@ -216,3 +229,121 @@ def test_chromium_shows_the_counts_the_store_holds(system, store, tmp_path):
     for outcome, total in page.legend.items():
         assert "%s: %d" % (LABELS[outcome], total) in visible
     assert "At 2025-12-02 03:10 UTC" in visible
+
+
+class WebDriver:
+    """A headless chromium driven by chromedriver over the W3C WebDriver protocol.
+
+    ``open(url)`` loads a page, ``run(script)`` returns what the script
+    returns, computed by the browser's own layout. Every call is bounded.
+    """
+
+    def __init__(self, driver, browser):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.base = "http://127.0.0.1:%d" % port
+        self.process = subprocess.Popen([driver, "--port=%d" % port],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.session = None
+        try:
+            self._waitUntilUp()
+            options = {"binary": browser, "args": ["--headless", "--no-sandbox", "--disable-gpu",
+                                                   "--no-first-run", "--window-size=1200,900"]}
+            created = self._call("POST", "/session", {"capabilities": {"alwaysMatch": {
+                "browserName": "chrome", "goog:chromeOptions": options}}})
+            self.session = created["sessionId"]
+        except BaseException:
+            self.close()
+            raise
+
+    def _call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=BROWSER_DEADLINE) as response:
+                return json.loads(response.read())["value"]
+        except urllib.error.HTTPError as error:
+            raise AssertionError("WebDriver %s %s: %s"
+                                 % (method, path, error.read()[:500])) from None
+
+    def _waitUntilUp(self):
+        deadline = time.monotonic() + BROWSER_DEADLINE
+        while True:
+            try:
+                if self._call("GET", "/status").get("ready"):
+                    return
+            except (OSError, ValueError):
+                pass
+            assert self.process.poll() is None, "chromedriver exited at start"
+            assert time.monotonic() < deadline, "chromedriver did not start in time"
+            time.sleep(0.05)
+
+    def open(self, url):
+        self._call("POST", "/session/%s/url" % self.session, {"url": url})
+
+    def run(self, script):
+        return self._call("POST", "/session/%s/execute/sync" % self.session,
+                          {"script": script, "args": []})
+
+    def close(self):
+        if self.session is not None:
+            try:
+                self._call("DELETE", "/session/%s" % self.session)
+            finally:
+                self.session = None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(BROWSER_DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(BROWSER_DEADLINE)
+
+
+RENDERED = """
+const bars = [...document.querySelectorAll('rect.bar')].map(r => {
+  const box = r.getBoundingClientRect();
+  return {hour: r.dataset.hour, outcome: r.dataset.outcome, count: Number(r.dataset.count),
+          height: box.height, left: box.left, title: r.querySelector('title').textContent};
+});
+const chart = document.getElementById('chart').getBoundingClientRect();
+return {bars: bars, text: document.body.innerText, width: chart.width, height: chart.height};
+"""
+
+
+def test_the_chart_as_chromium_lays_it_out_matches_the_store(system, store):
+    browser, driver = chromium(), findProgram(CHROMEDRIVER, "chromedriver", "chromium-driver")
+    last = hourSlots(NOW)[-1]
+    store.countOutcomes({"deferred": 6, "passed": 3}, NOW)
+    store.countOutcomes({"never-retried": 2, "whitelisted": 1}, NOW - 5 * HOUR)
+    system.activate(Keeper())
+    server = system.call(lambda: StatusServer(host="127.0.0.1", port=0, source=store,
+                                              clock=lambda: NOW).activate())
+    webdriver = None
+    try:
+        webdriver = WebDriver(driver, browser)
+        webdriver.open("http://127.0.0.1:%d/" % server.port)
+        rendered = webdriver.run(RENDERED)
+    finally:
+        if webdriver is not None:
+            webdriver.close()
+        system.call(server.stop)
+    assert rendered["width"] > 300 and rendered["height"] > 100, "the chart is on screen"
+    bars = {(bar["hour"], bar["outcome"]): bar for bar in rendered["bars"]}
+    assert len(bars) == 24 * len(OUTCOMES)
+    counts = {key: bar["count"] for key, bar in bars.items() if bar["count"]}
+    assert counts == {(hourText(last), "deferred"): 6, (hourText(last), "passed"): 3,
+                      (hourText(last - 5 * HOUR), "never-retried"): 2,
+                      (hourText(last - 5 * HOUR), "whitelisted"): 1}
+    perItem = bars[(hourText(last), "deferred")]["height"] / 6
+    assert perItem > 5, "a count is drawn visibly tall"
+    for bar in rendered["bars"]:
+        assert bar["height"] == pytest.approx(bar["count"] * perItem, abs=0.6), bar
+    lefts = [bars[(hourText(slot), "deferred")]["left"] for slot in hourSlots(NOW)]
+    assert lefts == sorted(lefts) and len(set(lefts)) == 24, "oldest hour left, now right"
+    assert bars[(hourText(last), "deferred")]["title"] == "03:00-04:00 UTC: 6 deferred"
+    for outcome, total in (("deferred", 6), ("passed", 3), ("never-retried", 2),
+                           ("whitelisted", 1), ("refused", 0)):
+        assert "%s: %d" % (LABELS[outcome], total) in rendered["text"]
