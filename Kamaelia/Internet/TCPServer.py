@@ -50,7 +50,7 @@ options choose it without subclassing:
 
 ::
 
-    parentSocket, port = makeTCPServerPort(0, "127.0.0.1")
+    parentSocket = openListener(2525, "127.0.0.1")
     ServerCore(protocol=EchoProtocol, listener=parentSocket)   # in each worker
     ServerCore(protocol=EchoProtocol, port=2525, reusePort=True)
 
@@ -115,6 +115,22 @@ def makeTCPServerPort(port=None, HOST=None, minrange=2000, maxrange=50000,
     """
     sock, port, _error = _bind(port, HOST, minrange, maxrange, maxlisten, socketOptions)
     return sock, port
+
+
+def openListener(port, host="", socketOptions=None, reusePort=False, backlog=DEFAULT_BACKLOG):
+    """A listening, non-blocking socket on ``host``:``port``, or ``OSError`` saying why not.
+
+    For a process that opens the socket itself and hands it on, e.g. to
+    workers it forks (``TCPServer(listener=...)``).
+    """
+    options = _options(socketOptions)
+    if reusePort:
+        options.append(REUSE_PORT)
+    sock, _port, error = _bind(port, host, 2000, 50000, backlog, options)
+    if sock is None:
+        raise OSError(getattr(error, "errno", None),
+                      "cannot listen on %r port %r: %s" % (host or "*", port, error))
+    return sock
 
 
 def _bind(port, host, minrange, maxrange, backlog, socketOptions):

@@ -1,5 +1,6 @@
 """Where TCPServer's listening socket comes from: makeListener(), listener=, reusePort=."""
 
+import select
 import socket
 
 import pytest
@@ -127,3 +128,22 @@ def test_ServerCore_raises_the_bind_error_of_a_failing_makeListener(freshAxon):
     server = Core(protocol=EchoProtocol, port=25)
     with pytest.raises(OSError, match="in use"):
         next(server.main())
+
+
+def test_openListener_gives_a_listening_socket_or_says_why_not():
+    from Kamaelia.Internet.TCPServer import openListener
+
+    sock = openListener(0, "127.0.0.1", reusePort=True)
+    try:
+        assert sock.getblocking() is False
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+        port = sock.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            assert select.select([sock], [], [], 5)[0], "the connection was not accepted"
+            accepted, _ = sock.accept()
+            assert accepted.getpeername() == client.getsockname()
+            accepted.close()
+        with pytest.raises(OSError, match="cannot listen on '127.0.0.1' port %d" % port):
+            openListener(port, "127.0.0.1")
+    finally:
+        sock.close()
