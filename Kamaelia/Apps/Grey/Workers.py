@@ -42,7 +42,8 @@ through ``signal.set_wakeup_fd``; the parent then reaps exited workers with
 ``os.waitpid(pid, WNOHANG)`` and acts on the signals noted:
 
 - SIGHUP and SIGUSR1 are sent on to every worker (re-read the configuration,
-  reopen the log files);
+  reopen the log files), then ``onSignal(signum)`` is called, if given, for
+  what the parent itself does (e.g. reopen its own log file on SIGUSR1);
 - the first SIGTERM or SIGINT is sent on to every worker, which is then
   expected to drain (finish its sessions and exit); the parent closes its own
   copy of the listening socket, replaces no one any more, waits for every
@@ -89,7 +90,8 @@ its file if it is still the one there at the start.
 Configuration
 -------------
 ``Supervisor(count, runWorker, listener, onWorkerExit=None,
-clock=time.monotonic, restartPolicy=RestartPolicy(), drainTimeout=None)``;
+clock=time.monotonic, restartPolicy=RestartPolicy(), drainTimeout=None,
+onSignal=None)``;
 ``RestartPolicy(quickFailure=5.0, initialDelay=0.1, maxDelay=5.0,
 maxQuickFailures=5)``.
 """
@@ -176,7 +178,8 @@ class Supervisor:
     def __init__(self, count: int, runWorker: Callable, listener: Optional[socket.socket],
                  onWorkerExit: Optional[Callable] = None, clock: Callable = time.monotonic,
                  restartPolicy: Optional[RestartPolicy] = None,
-                 drainTimeout: Optional[float] = None) -> None:
+                 drainTimeout: Optional[float] = None,
+                 onSignal: Optional[Callable] = None) -> None:
         if count < 1:
             raise ValueError("a supervisor needs at least one worker, not %r" % (count,))
         self.count = count
@@ -186,6 +189,7 @@ class Supervisor:
         self.clock = clock
         self.restartPolicy = restartPolicy if restartPolicy is not None else RestartPolicy()
         self.drainTimeout = drainTimeout
+        self.onSignal = onSignal
         self.state = State.RUNNING
         self.workers: dict = {}
         self._restartAt: dict = {}
@@ -278,6 +282,7 @@ class Supervisor:
                 _log.info("%s: passed on to %d workers", signal.Signals(signum).name,
                           len(self.workers))
                 self._sendAll(signum)
+                self._call(self.onSignal, signum)
             elif signum in STOPPING:
                 self._stopSignal(signum)
 
@@ -311,6 +316,14 @@ class Supervisor:
             except ProcessLookupError:
                 _log.debug("worker %d had already exited", pid)
 
+    @staticmethod
+    def _call(hook: Optional[Callable], argument: int) -> None:
+        if hook is not None:
+            try:
+                hook(argument)
+            except Exception:
+                _log.exception("%s(%d) failed", getattr(hook, "__name__", hook), argument)
+
     def _reap(self) -> None:
         for pid in list(self.workers):
             try:
@@ -323,11 +336,7 @@ class Supervisor:
     def _exited(self, worker: _Worker, status: int) -> None:
         uptime = self.clock() - worker.started
         what = describeStatus(status)
-        if self.onWorkerExit is not None:
-            try:
-                self.onWorkerExit(worker.pid)
-            except Exception:
-                _log.exception("onWorkerExit(%d) failed", worker.pid)
+        self._call(self.onWorkerExit, worker.pid)
         if self.state is not State.RUNNING:
             _log.info("worker %d (pid %d) %s", worker.index, worker.pid, what)
             return

@@ -12,7 +12,8 @@ the tests can wait on conditions instead of sleeping, the processes leave
 empty files in DIR: ``started-PID`` when a worker starts (and ``clean-PID``
 if it inherited none of the parent's signal handlers nor its wake-up fd), ``hup-PID``,
 ``usr1-PID`` and ``term-PID`` when it gets SIGHUP, SIGUSR1 or SIGTERM, and
-``exited-PID`` when the parent's ``onWorkerExit`` is called. On SIGTERM a
+``exited-PID`` when the parent's ``onWorkerExit`` is called, ``parentN-PID``
+when its ``onSignal`` is called for signal N. On SIGTERM a
 worker drains (``GreylistServer.drain``): open connections carry on until
 their clients close, then the worker exits 0.
 """
@@ -109,6 +110,7 @@ def main():
     supervisor = Supervisor(args.workers, worker(args), listener,
                             onWorkerExit=lambda pid: open(os.path.join(
                                 args.state, "exited-%d" % pid), "w").close(),
+                            onSignal=lambda signum: mark(args.state, "parent%d" % signum),
                             restartPolicy=RestartPolicy(quickFailure=5.0, initialDelay=0.05,
                                                         maxDelay=0.2, maxQuickFailures=3))
     return supervisor.run()

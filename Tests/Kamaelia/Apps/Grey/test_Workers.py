@@ -188,6 +188,8 @@ def test_sighup_and_sigusr1_reach_every_worker(prefork):
     server.waitFor(lambda: server.marked("hup") == workers, "every worker's SIGHUP file")
     os.kill(server.pid, signal.SIGUSR1)
     server.waitFor(lambda: server.marked("usr1") == workers, "every worker's SIGUSR1 file")
+    assert server.marked("parent%d" % signal.SIGHUP) == {server.pid}
+    assert server.marked("parent%d" % signal.SIGUSR1) == {server.pid}
     assert server.marked("term") == set() and server.workers() == workers
     assert server.answeringPids(workers) == workers
 
