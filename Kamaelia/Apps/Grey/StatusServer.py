@@ -29,7 +29,9 @@ How does it work?
 connection. The handler feeds what it receives to an
 ``HTTPProtocol.HTTPConnection`` and answers each request in order, many per
 connection (keep-alive and pipelining), taking more bytes only when the
-machine needs them and waiting while the connection's queue is full:
+machine needs them and waiting while the connection's queue (``csaInboxSize``
+responses) is full, so a client that pipelines requests and never reads
+the answers is held back by TCP instead of growing memory:
 
 - ``/metrics`` -- ``registry.exposition()`` (a ``Metrics``, which sums the
   worker processes in multiprocess mode) or, for a plain
@@ -59,6 +61,11 @@ with no request under way is closed after ``idleTimeout`` seconds (60).
 Beyond ``maxConnections`` (64) connections, a new one gets a 503 and is
 closed. A client shutting down its sending side still gets the answers to
 what it sent.
+
+With worker processes, give each worker's server the listening socket
+the parent opened (``listener=sock``, as ``ServerCore`` takes it) or
+``reusePort=True``: whichever worker answers serves the sum of all of them
+(``Metrics`` in multiprocess mode).
 
 ``clock`` (default ``time.time``) is the wall clock the page and the store
 reads use; timeouts use the scheduler's clock.
@@ -137,6 +144,14 @@ class _StatusTCPServer(TCPServer):
     CSA = _HalfCloseAdapter
 
 
+class _StoreReader(ThreadedWorker):
+    """The thread the store is read in; ``waiting`` is how many reads are queued."""
+
+    @property
+    def waiting(self) -> int:
+        return self._requests.qsize()
+
+
 class StatusHandler(component):
     """One HTTP connection to the status server. See the module documentation."""
 
@@ -145,12 +160,14 @@ class StatusHandler(component):
     Outboxes = {"outbox": "Responses to the client (bytes)",
                 "signal": "producerFinished(self) to close the connection"}
 
+    inboxSize = 16
     server = None
     refuse = False
     peer, peerport, localip, localport = "", 0, "", 0
 
     def __init__(self, **argd):
         super().__init__(**argd)
+        self.setInboxSize("inbox", self.inboxSize)
         self.connection = HTTPConnection()
         self.answered = 0
         self._gone = False
@@ -266,6 +283,7 @@ class StatusServer(ServerCore):
     requestTimeout = 10.0
     idleTimeout = 60.0
     maxConnections = 64
+    csaInboxSize = 16
     title = "Kamaelia Grey"
 
     def __init__(self, host=None, port=None, registry=None, source=None, clock=time.time,
@@ -279,7 +297,7 @@ class StatusServer(ServerCore):
         self.registry = registry
         self.source = source
         self.clock = clock
-        self.reader = ThreadedWorker()
+        self.reader = _StoreReader()
         self.link((self, "_readerControl"), (self.reader, "control"))
         self._cache = None
 
@@ -289,6 +307,11 @@ class StatusServer(ServerCore):
             _log.warning("status server: %d connections open; refusing %s",
                          len(self.connectedSockets), sock_info.get("peer"))
         return self.protocol(server=self, refuse=refuse, **sock_info)
+
+    def handleNewConnection(self, newCSAMessage):
+        handler = super().handleNewConnection(newCSAMessage)
+        newCSAMessage.object.setInboxSize("inbox", self.csaInboxSize)
+        return handler
 
     def main(self):
         self.addChildren(self.reader)
@@ -362,9 +385,9 @@ class StatusServer(ServerCore):
         cache = self._cache
         if cache is not None and 0 <= now - cache[0] < self.cacheSeconds:
             return cache[1]
-        if self.reader._requests.qsize() >= self.maxQueuedReads:
+        if self.reader.waiting >= self.maxQueuedReads:
             _log.error("status server: %d store reads already waiting; answering 503",
-                       self.reader._requests.qsize())
+                       self.reader.waiting)
             return None
         try:
             data = yield from self.reader.call(handler, self._read, now,

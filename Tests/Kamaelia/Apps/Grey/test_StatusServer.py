@@ -324,6 +324,45 @@ def test_too_many_connections_get_503(statusServer):
         first.close()
 
 
+def test_a_client_that_pipelines_and_never_reads_is_held_back(statusServer, system):
+    server = statusServer(registry=Metrics())
+    flood = socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE)
+    flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    flood.setblocking(False)
+    chunk = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 1000
+    sent, limit, blocked = 0, 100_000_000, False
+    deadline = time.monotonic() + DEADLINE
+    try:
+        while time.monotonic() < deadline and sent < limit:
+            if not select.select([], [flood], [], 0.5)[1]:
+                blocked = True                   # the server has stopped reading
+                break
+            try:
+                sent += flood.send(chunk)
+            except BlockingIOError:
+                continue
+        assert blocked and sent < limit, "the server kept reading a client that never reads"
+        assert get(server, "/status.json")[0] == 200, "others are still answered"
+
+        def queued():
+            handlers = [h for h in server.childComponents() if hasattr(h, "connection")]
+            return [(len(h.inboxes["inbox"]), h.connection.buffered) for h in handlers]
+        for inboxLength, buffered in system.call(queued):
+            assert inboxLength <= 16 and buffered <= 70000
+    finally:
+        flood.close()
+
+
+def test_a_listening_socket_opened_beforehand_is_served(statusServer):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.setblocking(False)
+    server = statusServer(listener=listener)
+    assert server.port == listener.getsockname()[1]
+    assert get(server, "/status.json")[0] == 200
+
+
 def freePort(family=socket.AF_INET, host="127.0.0.1"):
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
