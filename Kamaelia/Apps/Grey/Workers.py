@@ -17,7 +17,7 @@ Example Usage
     from Axon.Scheduler import scheduler
     from Kamaelia.Apps.Grey.Workers import Supervisor
     from Kamaelia.Chassis.ConnectedServer import ServerCore
-    from Kamaelia.Internet.TCPServer import makeTCPServerPort
+    from Kamaelia.Internet.TCPServer import openListener
     from Kamaelia.Protocol.EchoProtocol import EchoProtocol
 
     def runWorker(index, listener):
@@ -25,7 +25,7 @@ Example Usage
         scheduler.run.runThreads()      # until the worker stops: its exit status is 0
         return 0
 
-    listener, port = makeTCPServerPort(2525, "127.0.0.1")
+    listener = openListener(2525, "127.0.0.1")       # OSError if it cannot
     sys.exit(Supervisor(2, runWorker, listener).run())
 
 A unix socket is opened the same way with

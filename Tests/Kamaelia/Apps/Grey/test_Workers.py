@@ -272,3 +272,31 @@ def test_a_supervisor_needs_a_worker():
         Supervisor(0, lambda index, listener: 0, None)
     with pytest.raises(ValueError):
         RestartPolicy(maxQuickFailures=0)
+
+
+# -- what a worker builds on the listener it is given -----------------------------------------
+
+def test_a_policy_server_given_a_unix_listener_serves_it_and_leaves_the_file_to_the_parent(
+        tmp_path):
+    from Kamaelia.Apps.Grey.PolicyServer import PolicyServer, UnixStreamServer
+    from Kamaelia.Internet.UnixServer import bindUnixSocket
+
+    path = str(tmp_path / "policy.sock")
+    sock = bindUnixSocket(path, 0o600)
+    server = PolicyServer(path=path, listener=sock)
+    assert isinstance(server.server, UnixStreamServer)
+    assert server.server.listener is sock and server.port == path
+    server.server.stop()
+    assert os.path.exists(path), "a worker removed the socket file its parent owns"
+    os.unlink(path)
+
+
+def test_a_greylist_server_given_a_tcp_listener_serves_it(freshAxon):
+    from Kamaelia.Apps.Grey.GreylistServer import GreylistServer
+    from Kamaelia.Internet.TCPServer import openListener
+    from Kamaelia.Protocol.EchoProtocol import EchoProtocol
+
+    sock = openListener(0, "127.0.0.1")
+    server = GreylistServer(protocol=EchoProtocol, listener=sock, port=25)
+    assert server.server.listener is sock and server.port == sock.getsockname()[1]
+    server.server.stop()
