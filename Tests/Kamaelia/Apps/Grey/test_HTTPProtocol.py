@@ -248,3 +248,11 @@ def test_listen_address_refuses_what_is_not_host_port(text):
 
 def test_empty_listen_address_is_off():
     assert checkListenAddress("") == ""
+
+
+def test_the_module_example_runs():
+    import doctest
+
+    from Kamaelia.Apps.Grey import HTTPProtocol
+    result = doctest.testmod(HTTPProtocol)
+    assert result.attempted > 5 and result.failed == 0

@@ -152,6 +152,14 @@ def test_stats_report_shows_the_summary_and_every_hour():
     assert renderStats({}, [], NOW).count("\n") == len(renderStats({}, [], NOW).splitlines())
 
 
+def test_the_module_example_runs():
+    import doctest
+
+    from Kamaelia.Apps.Grey import StatusPage
+    result = doctest.testmod(StatusPage)
+    assert result.attempted >= 5 and result.failed == 0
+
+
 def test_stats_report_makes_hostile_text_printable():
     report = renderStats({"pending": "a\x1b[2Jb\nc"}, [], NOW)
     assert "\x1b" not in report and "a?[2Jb?c" in report
