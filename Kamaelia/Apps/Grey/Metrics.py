@@ -183,7 +183,6 @@ class Metrics:
             self.sessions.labels(frontend)
         for kind in CODE_CLASSES:
             self.relayOutcomes.labels(kind)
-        self.storeErrors.inc(0)
 
     @staticmethod
     def _frontend(frontend: str) -> str:

@@ -7,7 +7,8 @@ entries are pending, passed and auto-whitelisted, and a chart of the last 24
 hours by outcome -- deferred, passed (after a retry), never retried,
 whitelisted, refused. ``renderPage`` makes the HTML page that
 ``StatusServer`` serves on ``/``; ``renderStats`` the plain-text report of
-``kamaelia-grey stats``. Pure: the data and the time come in as arguments.
+``kamaelia-grey stats`` (``statsReport(store, now)`` reads the store and
+renders it). Pure: the data and the time come in as arguments.
 
 Example Usage
 -------------
@@ -28,7 +29,8 @@ How does it work?
 ``history`` is what a store's ``outcomeHistory(since, until)`` returns:
 ``(hourStart, outcome, count)`` rows, ``hourStart`` in seconds since the
 epoch. ``hourSlots(now)`` gives the 24 hours shown, oldest first, the last
-being the hour ``now`` falls in (UTC). ``tally(history, now)`` sums the
+being the hour ``now`` falls in (UTC); ``historyWindow(now)`` the
+``(since, until)`` that covers them whole. ``tally(history, now)`` sums the
 rows into those slots (a row's time is rounded down to its hour; rows
 outside the 24 hours, and outcomes other than ``OUTCOMES``, are left out of
 the chart).
@@ -55,8 +57,8 @@ from __future__ import annotations
 import html
 from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
-__all__ = ["OUTCOMES", "LABELS", "hourSlots", "tally", "hourText", "renderPage",
-           "renderStats", "glance"]
+__all__ = ["OUTCOMES", "LABELS", "hourSlots", "historyWindow", "tally", "hourText",
+           "renderPage", "renderStats", "statsReport", "glance"]
 
 OUTCOMES = ("deferred", "passed", "never-retried", "whitelisted", "refused")
 LABELS = {"deferred": "Deferred", "passed": "Passed after retry",
@@ -107,6 +109,12 @@ def hourSlots(now: float) -> List[float]:
     """The starts of the 24 hours shown, oldest first; the last holds ``now``."""
     current = (int(now) // HOUR) * HOUR
     return [float(current - HOUR * (HOURS - 1 - i)) for i in range(HOURS)]
+
+
+def historyWindow(now: float) -> Tuple[float, float]:
+    """``(since, until)`` to ask ``outcomeHistory`` for: the 24 hours shown, whole."""
+    slots = hourSlots(now)
+    return slots[0], slots[-1] + HOUR
 
 
 def tally(history: History, now: float) -> Dict[float, Dict[str, int]]:
@@ -282,6 +290,12 @@ def renderStats(summary: Mapping, history: History, now: float) -> str:
     lines.append("  %-16s  %s" % ("total", "  ".join(
         str(totals[o]).rjust(w) for o, w in zip(OUTCOMES, widths))))
     return "\n".join(lines) + "\n"
+
+
+def statsReport(source, now: float) -> str:
+    """``renderStats`` of what ``source`` (a greylist store) holds at ``now``."""
+    since, until = historyWindow(now)
+    return renderStats(source.summary(now), source.outcomeHistory(since, until), now)
 
 
 def _printable(value: object) -> str:

@@ -371,10 +371,10 @@ class StatusServer(ServerCore):
 
     def _read(self, now: float):
         """In the reader's thread: the source's summary and last 24 hours."""
-        slots = StatusPage.hourSlots(now)
+        since, until = StatusPage.historyWindow(now)
         summary = dict(self.source.summary(now))
-        history = [(float(hour), str(outcome), int(count)) for hour, outcome, count
-                   in self.source.outcomeHistory(slots[0], slots[-1] + StatusPage.HOUR)]
+        history = [(float(hour), str(outcome), int(count))
+                   for hour, outcome, count in self.source.outcomeHistory(since, until)]
         return summary, history
 
     def readSource(self, handler, now: float):

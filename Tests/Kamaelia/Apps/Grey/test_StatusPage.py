@@ -24,6 +24,7 @@ from Kamaelia.Apps.Grey.StatusPage import (
     hourText,
     renderPage,
     renderStats,
+    statsReport,
     tally,
 )
 from Kamaelia.Apps.Grey.StatusServer import StatusServer
@@ -158,6 +159,15 @@ def test_the_module_example_runs():
     from Kamaelia.Apps.Grey import StatusPage
     result = doctest.testmod(StatusPage)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_stats_report_from_a_real_store(store):
+    store.countOutcomes({"refused": 2}, NOW)
+    store.countOutcomes({"deferred": 9}, NOW - 24 * HOUR)
+    store.check("192.0.2.1", "a@example.org", "b@example.net", NOW - 10)
+    lines = statsReport(store, NOW).splitlines()
+    assert lines[1].split()[-1] == "1", "one entry pending"
+    assert lines[-1].split() == ["total", "0", "0", "0", "0", "2"], "25 hours ago is left out"
 
 
 def test_stats_report_makes_hostile_text_printable():
