@@ -4,6 +4,7 @@ hangs answered with a 503, never a hang."""
 
 import http.client
 import json
+import random
 import select
 import socket
 import threading
@@ -227,6 +228,18 @@ def test_pipelined_requests_are_answered_in_order(statusServer):
     assert (first, second[0], third) == (200, 404, 200)
     assert b"kamaelia_grey_sessions_total" in metrics and second[2] == b""
     assert json.loads(document)["summary"]["pending"] == 12
+
+
+def test_random_garbage_connections_leave_the_server_answering(statusServer):
+    server = statusServer(registry=Metrics())
+    rng = random.Random(1111)
+    for _ in range(40):
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2000)))
+        if rng.random() < 0.5:
+            data = b"GET / HTTP/1.1\r\n" + data
+        answer = raw(server.port, data + b"\r\n\r\n")
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 "), answer[:80]
+    assert get(server, "/metrics")[0] == 200
 
 
 def test_http_1_0_is_answered_and_closed(statusServer):
