@@ -35,8 +35,9 @@ How does it work?
    on a loopback port and accepted mail is delivered into ``maildir``.
 4. Client names are looked up (``ClientNameService``, with ``dns_servers``,
    ``dns_port`` and ``dns_timeout``) unless ``client_name_lookup`` is off.
-   The greylist (SQLite, ``greylist_db``) is opened in a ``GreylistService``;
-   if it is empty and Kamaelia Grey 1.x's ``greylisted.dbm``/``attempters.dbm``
+   The greylist (SQLite, ``greylist_db``) is opened under the shared
+   ``Policy.GreylistPolicy`` in a ``PolicyService``, the one both front ends
+   ask; if it is empty and Kamaelia Grey 1.x's ``greylisted.dbm``/``attempters.dbm``
    are found in ``import_dbm_dir``, they are imported.
 5. The policy class is made from the configuration, as 1.x did
    (``type("Protocol", (GreyListingPolicy,), {...})``), and served by a
@@ -75,8 +76,6 @@ from Kamaelia.Apps.Grey import Config, StartupChecks, version
 from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.GreyListingPolicy import GreyListingPolicy
 from Kamaelia.Apps.Grey.GreylistServer import GreylistServer
-from Kamaelia.Apps.Grey.GreylistService import GreylistService
-from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
 from Kamaelia.Apps.Grey.MaildirServer import MaildirServer
 from Kamaelia.Apps.Grey.PeriodicWakeup import PeriodicWakeup
 from Kamaelia.Apps.Grey.Policy import GreylistPolicy, PolicySettings
@@ -95,7 +94,7 @@ POLICY_KEYS = ("servername", "serverid", "smtp_ip", "smtp_port", "inactivity_tim
                "whitelisted_triples", "whitelisted_nonstandard_triples", "max_message_size",
                "max_recipients", "xclient", "backend_timeout", "connect_timeout",
                "greylist_db", "greylist_key", "bare_newline", "allow_untrusted_routing",
-               "client_name_lookup")
+               "client_name_lookup", "x_greylist_header")
 RELOADABLE_KEYS = tuple(option.name for option in Config.SCHEMA if option.reloadable)
 DRAIN_GRACE = 60
 EXPIRY_INTERVAL = 3600
@@ -277,12 +276,6 @@ def makeProtocol(config, context=None):
     return type("Protocol", (GreyListingPolicy,), attributes)
 
 
-def openGreylist(config):
-    """The GreylistStore, importing 1.x's dbm files into an empty store."""
-    store = GreylistStore(config["greylist_db"], Config.timingProfile(config), config["greylist_key"])
-    return importDbm(store, config["import_dbm_dir"])
-
-
 def importDbm(store, directory):
     """Import Kamaelia Grey 1.x's dbm files from ``directory`` into ``store`` if it is empty."""
     if directory and store.stats().get("triplets", 0) == 0:
@@ -329,9 +322,7 @@ class GreylistApplication(object):
                                            port=config["dns_port"], timeout=config["dns_timeout"])
             self.names.registerAsService(self.names.tracker)
             self.names.activate()
-        self.service = GreylistService(store=openGreylist(config))
-        self.service.registerAsService(self.service.tracker)
-        self.service.activate()
+        self._startPolicyService()
         self.protocol = makeProtocol(config, StartupChecks.tlsContext(config))
         server = GreylistServer(protocol=self.protocol, port=config["port"],
                                 host=config["listen_address"],
@@ -350,13 +341,7 @@ class GreylistApplication(object):
     def startPolicyServer(self):
         """Policy mode: a PolicyService and a PolicyServer; returns the port (None on a socket)."""
         config = self.config
-        settings = PolicySettings.fromConfig(config)
-        store = settings.openStore(config["greylist_db"])
-        importDbm(store, config["import_dbm_dir"])
-        self.policy = GreylistPolicy(settings, store)
-        self.service = PolicyService(self.policy)
-        self.service.registerAsService(self.service.tracker)
-        self.service.activate()
+        self._startPolicyService()
         server = makePolicyServer(config, self.service, whenDrained=self.stopAll)
         listener = server.server
         if listener is not None and listener.listener is None:
@@ -372,6 +357,17 @@ class GreylistApplication(object):
         _log.info("Kamaelia Grey policy server listening on %s:%d",
                   config["listen_address"] or "*", self.server.port)
         return self.server.port
+
+    def _startPolicyService(self):
+        """The greylist policy over its store, in a PolicyService both front ends ask."""
+        config = self.config
+        settings = PolicySettings.fromConfig(config)
+        store = settings.openStore(config["greylist_db"])
+        importDbm(store, config["import_dbm_dir"])
+        self.policy = GreylistPolicy(settings, store)
+        self.service = PolicyService(self.policy)
+        self.service.registerAsService(self.service.tracker)
+        self.service.activate()
 
     def _startHousekeeping(self):
         introspection = Pipeline(PeriodicWakeup(interval=300), WakeableIntrospector(),
@@ -416,7 +412,8 @@ class GreylistApplication(object):
         if self.policy is not None:
             try:
                 self.policy = self.policy.withSettings(PolicySettings.fromConfig(fresh))
-                self.server.setSettings(PolicyServerSettings.fromConfig(fresh))
+                if fresh["mode"] == "policy":
+                    self.server.setSettings(PolicyServerSettings.fromConfig(fresh))
             except (Config.ConfigError, ValueError) as e:
                 _log.error("SIGHUP: %s; keeping the running configuration", e)
                 return

@@ -384,6 +384,10 @@ class ConcreteMailHandler(MailHandler):
         self.acceptingMail = True
         self.mailStatus = "ACCEPTED"
 
+    def messageHeaders(self):
+        """Hook: header lines (bytes, each ending CRLF) to put at the top of the relayed message."""
+        return b""
+
     def deferMail(self):
         """The policy deferred the message: "451 4.7.1 Please try again later"."""
         self.acceptingMail = False
@@ -575,7 +579,7 @@ class ConcreteMailHandler(MailHandler):
             return
         if not relay.xclientUsed and self.clientName is None:
             yield from self.lookUpClientName()
-        pending = [b"" if relay.xclientUsed else self._receivedHeader()]
+        pending = [(b"" if relay.xclientUsed else self._receivedHeader()) + self.messageHeaders()]
         reply = yield from relay.command("DATA")
         if reply is None:
             self.reply(R.BACKEND_FAILED)

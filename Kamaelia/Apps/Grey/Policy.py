@@ -312,6 +312,16 @@ class GreylistPolicy:
 
     # -- the checks ------------------------------------------------------------------
 
+    @property
+    def allowedAddresses(self) -> AddressSet:
+        """``allowed_senders``, parsed (``address in policy.allowedAddresses``)."""
+        return self._senders
+
+    @property
+    def allowedNetworks(self) -> NetworkList:
+        """``allowed_sender_nets``, parsed (``address in policy.allowedNetworks``)."""
+        return self._nets
+
     def allowedClient(self, envelope: Envelope) -> bool:
         """True if the client is an allowed sender (address or network)."""
         address = normaliseAddress(envelope.clientAddress)
@@ -321,8 +331,8 @@ class GreylistPolicy:
             address.version == network.version and address in network
             for network in self._nets.networks)
 
-    def _refusal(self, recipient: str) -> Optional[str]:
-        """"relay-denied", "routing-denied" or None (see the module docstring)."""
+    def refusal(self, recipient: str) -> Optional[str]:
+        """Why mail to ``recipient`` may not be accepted: "relay-denied", "routing-denied" or None."""
         if not self.settings.relayControl:
             return None
         address = _bare(recipient)
@@ -334,14 +344,16 @@ class GreylistPolicy:
             return "routing-denied"
         return None
 
-    def _isPostmaster(self, address: str) -> bool:
+    def isPostmaster(self, address: str) -> bool:
+        """True for ``postmaster`` (no domain) and postmaster at one of our domains."""
         local, at, _ = address.rpartition("@")
         if not at:
             return address.lower() == "postmaster"
         return local.lower() == "postmaster" and (
             not self.settings.relayControl or _domainOf(address) in self._domains)
 
-    def _whitelisted(self, envelope: Envelope, address: str) -> bool:
+    def whitelisted(self, envelope: Envelope, address: str) -> bool:
+        """True if a whitelisted triple (standard or HELO/network) covers ``address``."""
         sender = envelope.sender
         for ip, whiteSender, rcpt in self._triples:
             if rcpt == address and whiteSender == sender and sameAddress(ip, envelope.clientAddress):
@@ -355,9 +367,9 @@ class GreylistPolicy:
     def _exemption(self, envelope: Envelope, address: str, clientListed: bool) -> Optional[str]:
         """The reason ``address`` skips greylisting, or None."""
         settings = self.settings
-        if self._isPostmaster(address):
+        if self.isPostmaster(address):
             return "postmaster"
-        if self._whitelisted(envelope, address):
+        if self.whitelisted(envelope, address):
             return "whitelisted"
         if clientListed:
             return "client-whitelist"
@@ -371,7 +383,7 @@ class GreylistPolicy:
         """None if ``recipient`` may be accepted at RCPT, else a REJECT Decision."""
         if self.allowedClient(envelope):
             return None
-        refusal = self._refusal(recipient)
+        refusal = self.refusal(recipient)
         if refusal is None:
             return None
         return Decision(REJECT, SMTPReplies.RELAY_DENIED, ((recipient, refusal),),
@@ -391,7 +403,7 @@ class GreylistPolicy:
         clientListed = self.settings.clientWhitelist.matches(envelope.clientAddress,
                                                              envelope.clientName)
         for recipient in recipients:
-            refusal = self._refusal(recipient)
+            refusal = self.refusal(recipient)
             if refusal is not None:
                 outcome[recipient] = (REJECT, refusal)
                 continue

@@ -34,7 +34,9 @@ How does it work?
 component: it queues ``policy.decide(envelope, now)`` for the service's
 thread and pauses the asker until the answer comes back (``now`` defaults
 to the asker's scheduler's wall clock, read when the question is asked, so
-a fake clock drives it in tests). It always returns a ``Decision``, never
+a fake clock drives it in tests; ``policy``, if given, answers instead of
+the current one -- the proxy passes a policy with a 1.x subclass's own
+lists). It always returns a ``Decision``, never
 raises for the policy's sake:
 
 - no answer within ``timeout`` seconds (default 10; Postfix gives a policy
@@ -139,15 +141,15 @@ class PolicyService(ThreadedWorker):
         """Make ``policy`` the one that answers from now on (any thread)."""
         self.policy = policy
 
-    def _decide(self, envelope, now):
+    def _decide(self, envelope, now, policy=None):
         with self._storeLock:
-            return self.policy.decide(envelope, now)
+            return (policy or self.policy).decide(envelope, now)
 
-    def decideNow(self, envelope, now):
+    def decideNow(self, envelope, now, policy=None):
         """Decide in the calling thread (blocking)."""
-        return self._decide(envelope, now)
+        return self._decide(envelope, now, policy)
 
-    def decide(self, asker, envelope, now=None):
+    def decide(self, asker, envelope, now=None, policy=None):
         """Generator for ``asker``: the ``Decision`` for ``envelope`` (see the module docs)."""
         if now is None:
             now = asker.scheduler.wallclock()
@@ -156,7 +158,7 @@ class PolicyService(ThreadedWorker):
                        self._requests.qsize(), envelope)
             return failedDecision(envelope)
         try:
-            return (yield from self.call(asker, self._decide, envelope, now))
+            return (yield from self.call(asker, self._decide, envelope, now, policy))
         except WorkerTimeout as e:
             _log.error("%s: %s; deferring %s", self.name, e, envelope)
         except Exception:

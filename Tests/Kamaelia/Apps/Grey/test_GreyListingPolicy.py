@@ -5,30 +5,50 @@ import logging
 import pytest
 
 from Axon.Testing import ComponentHarness, FakeClock
+from Kamaelia.Apps.Grey.ClientName import OK, ClientName
 from Kamaelia.Apps.Grey.GreyListingPolicy import GreyListingPolicy
-from Kamaelia.Apps.Grey.GreylistService import SERVICE_NAME, GreylistService, GreylistUnavailable
 from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
-from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA
+from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA, AwlParameters
+from Kamaelia.Apps.Grey.Policy import GreylistPolicy, PolicySettings
+from Kamaelia.Apps.Grey.PolicyService import SERVICE_NAME, PolicyService
+from Kamaelia.Apps.Grey.Whitelists import ClientWhitelist, RecipientWhitelist
 
 
-class InlineGreylist(object):
-    """Same interface as GreylistService, answering at once (no thread) from a real store."""
+class RecordingStore(object):
+    """A real store that records the questions the policy asks it (or fails, if broken)."""
 
-    def __init__(self, store=None, broken=False):
-        self.store = store or GreylistStore(":memory:", KAMAELIA)
+    def __init__(self, broken=False, settings=None):
+        self.store = (settings or PolicySettings()).openStore(":memory:")
+        self.profile = self.store.profile
         self.broken = broken
         self.queries = []
 
-    def query(self, asker, ip, sender, recipients, now=None):
-        yield 1
+    def checkMessage(self, ip, sender, recipients, now):
         if self.broken:
-            raise GreylistUnavailable("store on fire")
-        now = asker.scheduler.wallclock() if now is None else now
+            raise RuntimeError("store on fire")
         self.queries.append((ip, sender, list(recipients)))
-        return [self.store.check(ip, sender, r, now) for r in recipients]
+        return self.store.checkMessage(ip, sender, recipients, now)
 
-    def sync(self, ip, sender, recipient, now):
+    def check(self, ip, sender, recipient, now):
         return self.store.check(ip, sender, recipient, now)
+
+
+class InlinePolicyService(object):
+    """PolicyService's interface, answering at once (no thread), over a recording store."""
+
+    def __init__(self, broken=False, settings=None):
+        settings = settings or PolicySettings()
+        self.recorder = RecordingStore(broken, settings)
+        self.policy = GreylistPolicy(settings, self.recorder)
+
+    @property
+    def queries(self):
+        return self.recorder.queries
+
+    def decide(self, asker, envelope, now=None, policy=None):
+        yield 1
+        now = asker.scheduler.wallclock() if now is None else now
+        return (policy or self.policy).decide(envelope, now)
 
 
 @pytest.fixture
@@ -36,7 +56,7 @@ def grey(proxy):
     """Start a policy conversation; ``service`` is the greylist the policy sees."""
 
     def start(service=None, clock=None, **attributes):
-        service = service or InlineGreylist()
+        service = service or InlinePolicyService()
 
         class Policy(GreyListingPolicy):
             peer, peerport, local, localport = "198.51.100.7", 40000, "127.0.0.1", 25
@@ -48,7 +68,7 @@ def grey(proxy):
             def makeBackendClient(self):
                 return proxy.FakeBackend(self.script)
 
-            def greylistService(self):
+            def policyService(self):
                 return service
 
         for key, value in attributes.items():
@@ -79,7 +99,7 @@ def test_first_attempt_deferred_retry_in_window_accepted(proxy, grey):
 
     Each attempt is a new connection, as a real sender's retry is.
     """
-    service, clock = InlineGreylist(), FakeClock()
+    service, clock = InlinePolicyService(), FakeClock()
     assert send(proxy, grey(service, clock))[-1] == 451
     clock.advance(120)
     assert send(proxy, grey(service, clock))[-1] == 451     # too soon: resets the clock
@@ -126,7 +146,7 @@ def test_postmaster_is_accepted_and_not_greylisted(proxy, grey):
 
 def test_all_new_recipients_are_recorded_in_one_round(proxy, grey):
     """1.x stopped at the first; now every recipient's triplet is recorded at once."""
-    service, clock = InlineGreylist(), FakeClock()
+    service, clock = InlinePolicyService(), FakeClock()
     h = grey(service, clock)
     assert send(proxy, h, rcpts=("<a@example.org>", "<b@example.org>", "<c@example.org>"))[-1] == 451
     assert h.service.queries == [("198.51.100.7", "<alice@sender.example>",
@@ -155,11 +175,12 @@ def test_nonstandard_triple_matches_helo_name_and_network(proxy, grey):
 
 
 def test_greylist_failure_defers_never_accepts(proxy, grey):
-    h = grey(InlineGreylist(broken=True))
-    text_codes = send(proxy, h)
-    assert text_codes[-1] == 451
+    h = grey(InlinePolicyService(broken=True))
+    text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n")
+    assert text.splitlines()[-1].startswith("451 4.3.0")
     assert h.script.messages == []
-    assert h.component.mailStatus in ("ERROR", "")
+    assert h.component.mailStatus == "ERROR"
+    assert h.component.decision.reasonFor("bob@example.org") == "store-error"
 
 
 def test_result_line_has_the_1x_format(proxy, grey, caplog):
@@ -176,10 +197,10 @@ def test_result_line_has_the_1x_format(proxy, grey, caplog):
 
 
 def test_the_real_service_answers_from_its_thread(proxy, tmp_path):
-    """GreylistService: questions go to its thread and answers wake the asking session."""
+    """PolicyService: questions go to its thread and answers wake the asking session."""
     import time
     store = GreylistStore(str(tmp_path / "g.sqlite"), KAMAELIA)
-    service = GreylistService(store=store)
+    service = PolicyService(GreylistPolicy(PolicySettings(), store))
 
     class Policy(GreyListingPolicy):
         peer, peerport, local, localport = "198.51.100.7", 40000, "127.0.0.1", 25
@@ -202,3 +223,118 @@ def test_the_real_service_answers_from_its_thread(proxy, tmp_path):
         time.sleep(0.001)
     assert handler.tracker.retrieveService(SERVICE_NAME)[0] is service
     assert store.lookup("198.51.100.7", "<a@b.c>", "<bob@example.org>") is not None
+    assert handler.decision.reasonFor("bob@example.org") == "new"
+
+
+def test_x_greylist_header_only_after_a_delay_and_only_when_asked(proxy, grey):
+    service, clock = InlinePolicyService(), FakeClock()
+    assert send(proxy, grey(service, clock, x_greylist_header=True))[-1] == 451
+    clock.advance(3700)
+    h = grey(service, clock, x_greylist_header=True)
+    assert send(proxy, h)[-1] == 250
+    first = h.script.messages[0].split(b"\r\n")
+    headers = [line for line in first if line.startswith(b"X-Greylist:")]
+    assert len(headers) == 1
+    assert headers[0].startswith(b"X-Greylist: delayed 3700 seconds by kamaelia-grey-")
+    assert b" at mx.test; " in headers[0]
+    clock.advance(60)                                   # known now: passes without a delay
+    h = grey(service, clock, x_greylist_header=True)
+    assert send(proxy, h)[-1] == 250
+    assert b"X-Greylist:" not in h.script.messages[0]
+
+
+def test_no_x_greylist_header_by_default(proxy, grey):
+    service, clock = InlinePolicyService(), FakeClock()
+    send(proxy, grey(service, clock))
+    clock.advance(3700)
+    h = grey(service, clock)
+    assert send(proxy, h)[-1] == 250
+    assert b"X-Greylist:" not in h.script.messages[0]
+
+
+def test_client_whitelist_by_verified_name_and_by_network(proxy, grey):
+    settings = PolicySettings(clientWhitelist=ClientWhitelist(["trusted.example", "203.0.113.0/24"]))
+
+    def named(name):
+        return lambda self: setattr(self, "clientName", ClientName(name, name, OK))
+
+    service = InlinePolicyService(settings=settings)
+    h = grey(service, startClientNameLookup=named("mx1.trusted.example"))
+    assert send(proxy, h)[-2:] == [354, 250]
+    assert h.component.decision.reasonFor("bob@example.org") == "client-whitelist"
+    assert service.queries == []
+    h = grey(service, startClientNameLookup=named("mx1.untrusted.example"))
+    assert send(proxy, h)[-1] == 451
+    h = grey(service, peer="203.0.113.9")
+    assert send(proxy, h)[-2:] == [354, 250]
+
+
+def test_opt_out_and_recipient_whitelist_skip_greylisting(proxy, grey):
+    settings = PolicySettings(optOut=RecipientWhitelist.fromEntries(["urgent@example.org"], "o"),
+                              recipientWhitelist=RecipientWhitelist.fromEntries(["abuse@"], "w"))
+    service = InlinePolicyService(settings=settings)
+    h = grey(service)
+    assert send(proxy, h, rcpts=("<urgent@example.org>", "<abuse@example.org>"))[-1] == 250
+    assert h.component.decision.reasons == (("urgent@example.org", "opt-out"),
+                                            ("abuse@example.org", "recipient-whitelist"))
+    h = grey(service)
+    assert send(proxy, h, rcpts=("<urgent@example.org>", "<bob@example.org>"))[-1] == 451
+
+
+def test_a_client_network_is_auto_whitelisted_after_passed_deliveries(proxy, grey):
+    settings = PolicySettings(awl=AwlParameters(clients=2, maxAge=35 * 86400, domains=False))
+    service, clock = InlinePolicyService(settings=settings), FakeClock()
+    for n in range(2):
+        rcpt = "<r%d@example.org>" % n
+        assert send(proxy, grey(service, clock), rcpts=(rcpt,))[-1] == 451
+        clock.advance(3700)
+        assert send(proxy, grey(service, clock), rcpts=(rcpt,))[-1] == 250
+    h = grey(service, clock, peer="198.51.100.99")            # same /24, a new triplet
+    assert send(proxy, h, rcpts=("<new@example.org>",))[-1] == 250
+    assert h.component.decision.reasonFor("new@example.org") == "auto-whitelisted"
+
+
+def test_a_1x_subclass_overriding_whiteListed_is_consulted(proxy, grey):
+    def whiteListed(self, recipient):
+        return recipient == "<vip@example.org>"
+
+    service = InlinePolicyService()
+    h = grey(service, whiteListed=whiteListed)
+    assert send(proxy, h, rcpts=("<vip@example.org>",))[-1] == 250
+    assert service.queries == []
+    h = grey(service, whiteListed=whiteListed)
+    assert send(proxy, h, rcpts=("<vip@example.org>", "<bob@example.org>"))[-1] == 451
+    assert service.queries[-1][2] == ["<bob@example.org>"]
+
+
+def test_a_1x_subclass_overriding_isGreylisted_decides_the_greylisting(proxy, grey):
+    service = InlinePolicyService()
+    h = grey(service, isGreylisted=lambda self, recipient: True)
+    assert send(proxy, h)[-1] == 250
+    h = grey(service, isGreylisted=lambda self, recipient: False)
+    assert send(proxy, h)[-1] == 451
+
+
+def test_1x_methods_answer_from_the_policy(proxy, grey):
+    h = grey(peer="10.1.2.3", allowed_sender_nets=["10.0.0.0/8"], allowed_senders=["192.0.2.1"])
+    policy = h.component
+    assert policy.sentFromAllowedNetwork() and not policy.sentFromAllowedIPAddress()
+    h = grey(peer="192.0.2.1", allowed_senders=["192.0.2.1"])
+    assert h.component.sentFromAllowedIPAddress()
+    proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\n")
+    assert h.component.sentToADomainWeForwardFor()
+    assert h.component.isGreylisted("<bob@example.org>") is False    # first attempt: recorded
+
+
+def test_the_class_lists_override_the_services_settings_and_follow_a_swap(proxy, grey):
+    """A 1.x subclass's own lists win; the service's other settings still apply."""
+    service = InlinePolicyService(settings=PolicySettings(
+        allowedDomains=("other.example",), optOut=RecipientWhitelist.fromEntries(["bob@"], "o")))
+    h = grey(service)                                  # the class says example.org
+    assert send(proxy, h)[-1] == 250                   # ours, and opted out
+    first = h.component.currentPolicy()
+    assert first.settings.allowedDomains == ("example.org",)
+    assert h.component.currentPolicy() is first        # made once per distinct lists
+    service.policy = service.policy.withSettings(PolicySettings(allowedDomains=("example.org",)))
+    h = grey(service)
+    assert send(proxy, h)[-1] == 451                   # the swapped settings: no opt-out

@@ -142,6 +142,34 @@ def test_sighup_reloads_allowed_domains(grey, backend, e2e):
     assert g.running()
 
 
+def test_proxy_whitelist_files_and_x_greylist_header_with_sighup(grey, backend, e2e, tmp_path):
+    """The proxy reads postgrey's whitelist_clients file and re-reads it on SIGHUP; a pass after
+    a delay carries the X-Greylist header when x_greylist_header is on."""
+    listing = tmp_path / "whitelist_clients"
+    listing.write_text("# nobody yet\n")
+    g = grey(backend, whitelist_clients=[str(listing)], x_greylist_header=True,
+             greylist_min_defer=0, greylist_too_soon=0)
+    with g.connect() as c:
+        c.banner()
+        assert c.transaction("a@example.net", ["b@example.org"], e2e.message("one"))[-1].code == 451
+        replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("two"))
+        assert replies[-1].code == 250
+    header = [line for line in backend.messages[-1][2].split(b"\r\n")
+              if line.startswith(b"X-Greylist:")]
+    assert header and header[0].startswith(b"X-Greylist: delayed ")
+    with g.connect() as c:
+        c.banner()
+        assert c.transaction("a@example.net", ["new@example.org"], e2e.message("3"))[-1].code == 451
+    listing.write_text("127.0.0.0/8\n")
+    mark = len(g.stderr())
+    g.sendSignal(signal.SIGHUP)
+    g.waitForStderr("SIGHUP: re-read", after=mark)
+    with g.connect() as c:
+        c.banner()
+        assert c.transaction("a@example.net", ["other@example.org"], e2e.message("4"))[-1].code == 250
+    assert b"X-Greylist:" not in backend.messages[-1][2]
+
+
 def test_check_config_accepts_a_good_file(grey, backend, e2e):
     """--check-config on a good file: status 0, says OK, starts nothing."""
     g = grey(backend, start=False)
