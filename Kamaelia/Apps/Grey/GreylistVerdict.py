@@ -177,7 +177,8 @@ __all__ = [
     "isListed", "seenListed", "countPass", "isDomainListed", "seenDomainListed",
     "countDomainPass",
     "senderDomain", "keyDigest", "MessageVerdict", "CLIENT_AWL", "DOMAIN_AWL",
-    "DEFAULT_AWL", "MessageKeys", "KeyBuilder", "MessageAccess", "decideMessage",
+    "DEFAULT_AWL", "MessageKeys", "KeyBuilder", "storableText", "MAX_KEY_FIELD",
+    "MessageAccess", "decideMessage",
     "Expired", "OUTCOMES", "DEFERRED", "PASSED", "WHITELISTED", "REFUSED",
     "NEVER_RETRIED", "hourStart", "outcomeCounts", "lastDay", "summaryOf",
 ]
@@ -534,6 +535,23 @@ class MessageKeys:
     senderId: str
 
 
+MAX_KEY_FIELD = 512
+
+
+def storableText(text: str) -> str:
+    """``text`` as every database keeps it (see ``KeyBuilder``)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if len(text) > MAX_KEY_FIELD:
+        text = "sha256:" + keyDigest(text)
+    return text
+
+
 @dataclass(frozen=True)
 class KeyBuilder:
     """Turns an envelope into the keys a store keeps, in a key mode.
@@ -542,6 +560,11 @@ class KeyBuilder:
     in the first column (the other two are empty), a client network's
     digest replaces it, a (network, domain) pair's digest goes in the first
     column, and the first sender of a domain entry is kept as its digest.
+
+    Hostile input still makes a key every store can keep (``storableText``,
+    applied to each field first): a NUL and a lone surrogate (bytes that
+    were not UTF-8) become U+FFFD, and a field longer than
+    ``MAX_KEY_FIELD`` characters becomes ``"sha256:"`` and its digest.
     """
 
     keyMode: str = "kamaelia"
@@ -553,19 +576,20 @@ class KeyBuilder:
                              % (self.keyMode, ", ".join(KEY_MODES)))
 
     def triplet(self, ip: str, sender: str, recipient: str) -> tuple[str, str, str]:
-        key = tripletKey(ip, sender, recipient, self.keyMode)
+        a, b, c = tripletKey(ip, sender, recipient, self.keyMode)
+        key = (storableText(a), storableText(b), storableText(c))
         return (keyDigest(*key), "", "") if self.privacy else key
 
     def client(self, ip: str) -> str:
-        network = normaliseClient(ip)
+        network = storableText(normaliseClient(ip))
         return keyDigest(network) if self.privacy else network
 
     def domain(self, ip: str, domain: str) -> tuple[str, str]:
-        network = normaliseClient(ip)
-        return (keyDigest(network, domain), "") if self.privacy else (network, domain)
+        network, name = storableText(normaliseClient(ip)), storableText(domain)
+        return (keyDigest(network, name), "") if self.privacy else (network, name)
 
     def senderId(self, sender: str) -> str:
-        normalised = normaliseSender(sender)
+        normalised = storableText(normaliseSender(sender))
         return keyDigest(normalised) if self.privacy else normalised
 
     def message(self, ip: str, sender: str, recipients: Iterable[str],
