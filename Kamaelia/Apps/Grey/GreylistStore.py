@@ -173,6 +173,8 @@ _log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
 
+_WAL_RETRY = 0.05
+
 # Every table a store keeps, with its columns; the first ``keyColumns`` of
 # them are the primary key. Both stores use these names and this order, so
 # rows move between them unchanged (``iterRows``/``loadRows``).
@@ -238,6 +240,7 @@ class GreylistStore:
                  keyMode: str = "kamaelia", timeout: float = 5.0,
                  privacy: bool = False, awl: AwlParameters = DEFAULT_AWL) -> None:
         self.keys = KeyBuilder(keyMode, privacy)
+        self.timeout = timeout
         self.path = path
         self.profile = profile
         self.keyMode = keyMode
@@ -256,7 +259,7 @@ class GreylistStore:
 
     def _setUp(self) -> None:
         db = self._db
-        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        mode = self._walMode()
         if mode.lower() != "wal" and self.path != ":memory:":
             _log.warning("%s: SQLite refused WAL mode (journal_mode=%s)",
                          self.path, mode)
@@ -265,6 +268,24 @@ class GreylistStore:
             with self._transaction():
                 self._migrate(self._schemaVersion())
         self._noteSettings()
+
+    def _walMode(self) -> str:
+        """Switch to WAL; returns the journal mode the file is in.
+
+        Two processes opening a new file at once both try the switch, and
+        SQLite answers "database is locked" at once, without waiting as it
+        does for a transaction: so the switch is tried again, every
+        ``_WAL_RETRY`` seconds, until ``timeout`` has passed.
+        """
+        pause = threading.Event()
+        for _ in range(max(1, math.ceil(self.timeout / _WAL_RETRY))):
+            try:
+                return self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error):
+                    raise
+                pause.wait(_WAL_RETRY)
+        return self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
 
     def _schemaVersion(self) -> int:
         """The file's schema version: the meta table's, else ``user_version``."""
