@@ -431,8 +431,8 @@ def pgCluster():
 
 @pytest.fixture
 def pgDatabase(pgCluster):
-    """The URL of a new, empty database on the session's server."""
-    return pgCluster.createDatabase()
+    """The URL of an empty database on the session's server (emptied for each test)."""
+    return pgCluster.freshDatabase()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Example::
     cluster = PgCluster()              # finds /usr/lib/postgresql/*/bin, runs initdb
     cluster.start()                    # on a free loopback port, private socket dir
     url = cluster.createDatabase()     # "postgresql://postgres@127.0.0.1:PORT/test_1"
+    url = cluster.freshDatabase()      # one database, emptied for each test
     cluster.stop(); cluster.start()    # an outage, for the reconnect tests
     cluster.destroy()                  # stopped and removed
 
@@ -134,6 +135,24 @@ class PgCluster:
         name = "test_%d" % self.databases
         with self.connect() as admin:
             admin.execute("CREATE DATABASE %s" % name)
+        return self.url(name)
+
+    def freshDatabase(self, name="greylist_tests"):
+        """The URL of database ``name``, emptied (created the first time).
+
+        Much cheaper than a new database per test: only the tables go.
+        """
+        with self.connect() as admin:
+            exists = admin.execute("SELECT 1 FROM pg_database WHERE datname=%s",
+                                   (name,)).fetchone()
+            if not exists:
+                admin.execute("CREATE DATABASE %s" % name)
+        if exists:
+            with self.connect(name) as db:
+                db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname=%s AND pid <> pg_backend_pid()", (name,))
+                db.execute("DROP SCHEMA public CASCADE")
+                db.execute("CREATE SCHEMA public")
         return self.url(name)
 
     def destroy(self):
