@@ -141,6 +141,7 @@ import math
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Optional
 
@@ -167,7 +168,8 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
     summaryOf,
 )
 
-__all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION", "TABLES", "dbmRows"]
+__all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION", "TABLES", "dbmRows",
+           "recordedSettings"]
 
 _log = logging.getLogger(__name__)
 
@@ -633,6 +635,26 @@ def _parseKey(raw: bytes | str) -> tuple:
     if not isinstance(value, tuple) or len(value) != 3:
         raise ValueError("not a 3-tuple")
     return tuple(_text(field) for field in value)
+
+
+def recordedSettings(path: str) -> Optional[dict[str, str]]:
+    """The ``key_mode`` and ``privacy`` a file was last used with, read-only.
+
+    ``None`` if there is no such file, ``{}`` if it records none (schema 1).
+    Opening a ``GreylistStore`` would record its own settings instead.
+    """
+    if not os.path.exists(path):
+        return None
+    raw = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(os.path.abspath(path)),
+                          uri=True)
+    try:
+        if raw.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
+                       "AND name='meta'").fetchone() is None:
+            return {}
+        return dict(raw.execute("SELECT name, value FROM meta "
+                                "WHERE name IN ('key_mode', 'privacy')").fetchall())
+    finally:
+        raw.close()
 
 
 def dbmRows(directory: str, keys: KeyBuilder) -> list[tuple]:

@@ -119,7 +119,8 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
 )
 from Kamaelia.Apps.Grey.Stores import isPostgresLocation
 
-__all__ = ["PostgresStore", "StoreError", "SCHEMA_VERSION", "redactLocation"]
+__all__ = ["PostgresStore", "StoreError", "SCHEMA_VERSION", "redactLocation",
+           "recordedSettings"]
 
 _log = logging.getLogger(__name__)
 
@@ -187,6 +188,22 @@ def redactLocation(location: str) -> str:
         query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs],
                           safe="/*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def recordedSettings(location: str, timeout: float = 5.0) -> Optional[dict[str, str]]:
+    """The ``key_mode`` and ``privacy`` the database was last used with, read-only.
+
+    ``None`` if it has no greylist tables yet. Raises ``StoreError``.
+    """
+    try:
+        with psycopg.connect(location, connect_timeout=max(2, math.ceil(timeout)),
+                             autocommit=True) as db:
+            if _one(db, "SELECT to_regclass('meta')")[0] is None:
+                return None
+            return dict(db.execute("SELECT name, value FROM meta "
+                                   "WHERE name IN ('key_mode', 'privacy')").fetchall())
+    except psycopg.Error as error:
+        raise StoreError("%s: %s" % (redactLocation(location), _oneLine(error))) from error
 
 
 class PostgresStore:
