@@ -142,7 +142,7 @@ import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Optional
 
 from Kamaelia.Apps.Grey.GreylistVerdict import (
@@ -169,7 +169,7 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
 )
 
 __all__ = ["GreylistStore", "Expired", "SCHEMA_VERSION", "TABLES", "dbmRows",
-           "recordedSettings"]
+           "pagedRows", "recordedSettings"]
 
 _log = logging.getLogger(__name__)
 
@@ -525,25 +525,10 @@ class GreylistStore:
 
     def iterRows(self, table: str, batch: int = 1000) -> Iterator[tuple]:
         """Every row of ``table`` (one of ``TABLES``), in key order, as stored."""
-        keyColumns, columns = TABLES[table]
-        names = ", ".join(columns)
-        keyNames = ", ".join(columns[:keyColumns])
-        after: Optional[tuple] = None
-        while True:
+        def fetch(query: str, params: tuple) -> list[tuple]:
             with self._lock:
-                if after is None:
-                    rows = self._db.execute(
-                        "SELECT %s FROM %s ORDER BY %s LIMIT ?" % (names, table, keyNames),
-                        (batch,)).fetchall()
-                else:
-                    rows = self._db.execute(
-                        "SELECT %s FROM %s WHERE (%s) > (%s) ORDER BY %s LIMIT ?"
-                        % (names, table, keyNames, ", ".join("?" * keyColumns), keyNames),
-                        after + (batch,)).fetchall()
-            yield from rows
-            if len(rows) < batch:
-                return
-            after = tuple(rows[-1][:keyColumns])
+                return self._db.execute(query, params).fetchall()
+        return pagedRows(fetch, table, batch, "?")
 
     def loadRows(self, table: str, rows: Iterable[tuple]) -> int:
         """Insert the rows of ``table`` whose key is not here yet; returns how many."""
@@ -635,6 +620,31 @@ def _parseKey(raw: bytes | str) -> tuple:
     if not isinstance(value, tuple) or len(value) != 3:
         raise ValueError("not a 3-tuple")
     return tuple(_text(field) for field in value)
+
+
+def pagedRows(fetch: Callable[[str, tuple], list[tuple]], table: str, batch: int,
+              mark: str) -> Iterator[tuple]:
+    """Every row of ``table`` in key order, ``batch`` rows per ``fetch(query, params)``.
+
+    Each batch starts after the last key of the one before (keyset paging),
+    so no cursor stays open between batches. ``mark`` is the driver's
+    placeholder (``?`` for sqlite3, ``%s`` for psycopg).
+    """
+    keyColumns, columns = TABLES[table]
+    keyNames = ", ".join(columns[:keyColumns])
+    select = "SELECT %s FROM %s" % (", ".join(columns), table)
+    after: Optional[tuple] = None
+    while True:
+        if after is None:
+            rows = fetch("%s ORDER BY %s LIMIT %s" % (select, keyNames, mark), (batch,))
+        else:
+            rows = fetch("%s WHERE (%s) > (%s) ORDER BY %s LIMIT %s"
+                         % (select, keyNames, ", ".join([mark] * keyColumns), keyNames, mark),
+                         after + (batch,))
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = tuple(rows[-1][:keyColumns])
 
 
 def recordedSettings(path: str) -> Optional[dict[str, str]]:

@@ -94,7 +94,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from Kamaelia.Apps.Grey.GreylistStore import TABLES, dbmRows
+from Kamaelia.Apps.Grey.GreylistStore import TABLES, dbmRows, pagedRows
 from Kamaelia.Apps.Grey.GreylistVerdict import (
     DEFAULT_AWL,
     DOMAIN_AWL_SENDERS,
@@ -419,24 +419,8 @@ class PostgresStore:
 
     def iterRows(self, table: str, batch: int = 1000) -> Iterator[tuple]:
         """Every row of ``table`` (one of ``GreylistStore.TABLES``), in key order."""
-        keyColumns, columns = TABLES[table]
-        names = ", ".join(columns)
-        keyNames = ", ".join(columns[:keyColumns])
-        after: Optional[tuple] = None
-        while True:
-            if after is None:
-                query = "SELECT %s FROM %s ORDER BY %s LIMIT %%s" % (names, table, keyNames)
-                params: tuple = (batch,)
-            else:
-                query = ("SELECT %s FROM %s WHERE (%s) > (%s) ORDER BY %s LIMIT %%s"
-                         % (names, table, keyNames, ", ".join(["%s"] * keyColumns),
-                            keyNames))
-                params = after + (batch,)
-            rows = self._run(_fetchAll(query, params))
-            yield from rows
-            if len(rows) < batch:
-                return
-            after = tuple(rows[-1][:keyColumns])
+        return pagedRows(lambda query, params: self._run(_fetchAll(query, params)),
+                         table, batch, "%s")
 
     def loadRows(self, table: str, rows: Iterable[tuple], batch: int = 1000) -> int:
         """Insert the rows of ``table`` whose key is not here yet; returns how many."""
