@@ -29,13 +29,15 @@ A separate load-generator process (``bench/tcp_echo.py``'s epoll client)
 opens N connections (100 by default), checks one echo on each, then for a
 fixed window keeps exactly one 64-byte request in flight on every
 connection. Reported: round trips per second over the window, the ratio to
-1 worker, the CPU share of every worker (user + system from /proc, per
-second of window: how evenly the connections were spread and how busy each
-worker was), of the load generator, and of everything else on the machine
-(from /proc/stat: other processes, in cores; a busy machine makes the
-figures noisy). Nothing is pinned to a CPU: with
-two cores, two workers and the load generator share them, so the ratio
-cannot reach 2 here; with more cores it can.
+1 worker, the workers' CPU time per round trip (all workers together, in
+microseconds: if it stays flat, the work was split at no extra cost), the
+CPU share of every worker (user + system from /proc, per second of window:
+how evenly the connections were spread and how busy each worker was), of
+the load generator, and of everything else on the machine (from
+/proc/stat: other processes, in cores; a busy machine makes the figures
+noisy). Nothing is pinned to a CPU: with two cores, two workers and the
+load generator share them, so the ratio cannot reach 2 there; with more
+cores it can.
 
 Rounds alternate the set-ups (the order turns every round) so that all see
 the same machine conditions; the summary shows each set-up's best round and
@@ -214,8 +216,9 @@ def orchestrate(args):
 
 def report(results):
     print()
-    print("%-28s %12s %12s %7s %18s %9s %7s" % ("", "best /s", "median /s", "ratio",
-                                                "worker CPU (best)", "load CPU", "others"))
+    print("%-28s %10s %10s %7s %11s %18s %9s %7s"
+          % ("", "best /s", "median /s", "ratio", "us/trip", "worker CPU (best)", "load CPU",
+             "others"))
     base = None
     for label, _, _ in SETUPS:
         rows = results[label]
@@ -226,8 +229,9 @@ def report(results):
         median = statistics.median(r["rate"] for r in rows)
         if base is None:
             base = best["rate"]
-        print("%-28s %12.0f %12.0f %6.2fx %18s %9.2f %7.2f"
+        print("%-28s %10.0f %10.0f %6.2fx %11.1f %18s %9.2f %7.2f"
               % (label, best["rate"], median, best["rate"] / base,
+                 sum(best["workerShares"]) / best["rate"] * 1e6,
                  " ".join("%.2f" % s for s in best["workerShares"]), best["loadShare"],
                  best["othersShare"]))
     sys.stdout.flush()
