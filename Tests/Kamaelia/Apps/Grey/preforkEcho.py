@@ -3,6 +3,7 @@
 Run (by the tests)::
 
     python preforkEcho.py --workers 2 --state DIR [--unix PATH] [--fail-at-start]
+                          [--drain-timeout SECONDS]
 
 The parent opens the listening socket (TCP on 127.0.0.1, any free port, or
 a unix socket at PATH), prints one JSON line ``{"port": ..., "pid": ...}``
@@ -98,6 +99,7 @@ def main():
     parser.add_argument("--state", required=True)
     parser.add_argument("--unix", default="")
     parser.add_argument("--fail-at-start", action="store_true")
+    parser.add_argument("--drain-timeout", type=float, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(process)d %(levelname)s %(name)s: %(message)s")
@@ -110,6 +112,7 @@ def main():
     supervisor = Supervisor(args.workers, worker(args), listener,
                             onWorkerExit=lambda pid: open(os.path.join(
                                 args.state, "exited-%d" % pid), "w").close(),
+                            drainTimeout=args.drain_timeout,
                             onSignal=lambda signum: mark(args.state, "parent%d" % signum),
                             restartPolicy=RestartPolicy(quickFailure=5.0, initialDelay=0.05,
                                                         maxDelay=0.2, maxQuickFailures=3))

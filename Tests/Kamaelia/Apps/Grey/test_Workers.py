@@ -225,6 +225,20 @@ def test_a_second_sigterm_kills_workers_still_draining(prefork):
     session.close()
 
 
+def test_a_drain_that_outlasts_drainTimeout_ends_in_a_kill(prefork):
+    server = prefork("--workers", "2", "--drain-timeout", "0.3")
+    workers = server.waitForWorkers(2)
+    session = server.connect()
+    busy = server.greeting(session)
+    os.kill(server.pid, signal.SIGTERM)
+    assert server.exitStatus() == 0
+    log = server.log()
+    assert re.search(r"the drain took longer than 0.3 s: killing [12] workers", log)
+    assert re.search(r"worker \d \(pid %d\) was killed by SIGKILL" % busy, log)
+    assert server.marked("exited") == workers
+    session.close()
+
+
 def test_workers_that_fail_at_start_make_the_supervisor_give_up_with_status_1(prefork):
     server = prefork("--workers", "2", "--fail-at-start")
     assert server.exitStatus() == 1
