@@ -60,6 +60,12 @@ checked when taken from the pool, so one broken by a restart is replaced;
 the pool reconnects by itself, giving up a reconnection run after
 ``4 * timeout`` and starting a new one on the next call.
 
+Opening: the schema is made over a connection of its own, so a database
+that cannot be reached, a wrong password or a missing database raises
+``StoreError`` at once with libpq's reason ("password authentication
+failed", "does not exist"); a program should treat that as a start-up
+failure.
+
 Text: PostgreSQL text holds neither NUL characters nor lone surrogates (an
 address of undecodable bytes); a key with one raises ``StoreError`` ("cannot
 store the key"), which defers that message only.
@@ -237,16 +243,17 @@ class PostgresStore:
             "options": "-c statement_timeout=%d -c idle_in_transaction_session_timeout=%d"
                        % (milliseconds, 4 * milliseconds),
         }
+        try:
+            with psycopg.connect(location, **settings) as db:
+                with db.transaction():
+                    self._setUp(db)
+        except psycopg.Error as error:
+            raise StoreError("%s: %s" % (self.path, _oneLine(error))) from error
         self._pool: ConnectionPool = ConnectionPool(
             location, kwargs=settings, min_size=1, max_size=max(1, poolSize),
             timeout=timeout, check=ConnectionPool.check_connection,
             reconnect_timeout=4 * timeout, name=self.path, open=False)
         self._pool.open(wait=False)
-        try:
-            self._run(self._setUp)
-        except BaseException:
-            self._pool.close()
-            raise
 
     # -- running a transaction -------------------------------------------------------
 
