@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 
 import psycopg
+import psycopg.sql
 
 
 class PgUnavailable(RuntimeError):
@@ -78,6 +79,18 @@ class PgCluster:
         self.running = False
         self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--no-sync")
+        self._writeHba()
+
+    def _writeHba(self):
+        """Trust for ``postgres``; every other role needs its password (SCRAM)."""
+        path = os.path.join(self.data, "pg_hba.conf")
+        stat = os.stat(path)
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write("local all postgres trust\n"
+                         "host all postgres 127.0.0.1/32 trust\n"
+                         "local all all scram-sha-256\n"
+                         "host all all 127.0.0.1/32 scram-sha-256\n")
+        os.chown(path, stat.st_uid, stat.st_gid)
 
     def _run(self, program, *args):
         command = self.asUser + [os.path.join(self.bindir, program), *args]
@@ -129,13 +142,19 @@ class PgCluster:
     def connect(self, database="postgres"):
         return psycopg.connect(self.url(database), autocommit=True, connect_timeout=10)
 
-    def createDatabase(self):
-        """A new empty database; returns its URL."""
+    def createDatabase(self, owner="postgres"):
+        """A new empty database owned by ``owner``; returns its URL (as ``postgres``)."""
         self.databases += 1
         name = "test_%d" % self.databases
         with self.connect() as admin:
-            admin.execute("CREATE DATABASE %s" % name)
+            admin.execute("CREATE DATABASE %s OWNER %s" % (name, owner))
         return self.url(name)
+
+    def createRole(self, name, password):
+        """A login role that must give ``password`` (pg_hba: SCRAM)."""
+        with self.connect() as admin:
+            admin.execute(psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.Literal(password)))
 
     def freshDatabase(self, name="greylist_tests"):
         """The URL of database ``name``, emptied (created the first time).

@@ -408,7 +408,7 @@ def test_processes_checking_the_same_triplets_lose_nothing_and_count_once(locati
 # -- PostgreSQL: passwords, outages, slow statements ----------------------------------
 
 def test_a_password_in_the_url_is_never_shown(pgCluster, caplog):
-    url = pgCluster.createDatabase().replace("postgres@", "postgres:s3cr3t@")
+    url = pgCluster.freshDatabase().replace("postgres@", "postgres:s3cr3t@")
     with PostgresStore(url, timeout=2) as store:
         assert store.check(IP, SENDER, RCPT, T0).reason == "new"
         assert "s3cr3t" not in repr(store) and "s3cr3t" not in store.stats()["path"]
@@ -422,14 +422,37 @@ def test_a_password_in_the_url_is_never_shown(pgCluster, caplog):
         assert secret not in str(raised.value) and secret not in logged
 
 
-def test_a_passfile_parameter_is_accepted(pgCluster, tmp_path):
+@pytest.fixture
+def passwordRole(pgCluster, monkeypatch):
+    """A role that must log in with a password, its database's URL without one,
+    and no password anywhere in the environment."""
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", "/nonexistent/pgpass")
+    name = "grey_%d" % (pgCluster.databases + 1)
+    pgCluster.createRole(name, "pa55-word")
+    url = pgCluster.createDatabase(owner=name).replace("postgres@", name + "@")
+    return name, url
+
+
+def test_the_password_comes_from_a_passfile_parameter(pgCluster, passwordRole, tmp_path):
+    name, url = passwordRole
+    with pytest.raises(StoreError, match="password"):
+        PostgresStore(url, timeout=2)
     passfile = tmp_path / "pgpass"
-    passfile.write_text("127.0.0.1:%d:*:postgres:unused\n" % pgCluster.port)
+    passfile.write_text("127.0.0.1:%d:*:%s:pa55-word\n" % (pgCluster.port, name))
     passfile.chmod(0o600)
-    url = pgCluster.createDatabase() + "?passfile=%s" % passfile
-    with openStore(url, timeout=2) as store:
-        assert isinstance(store, PostgresStore)
+    with openStore(url + "?passfile=%s" % passfile, timeout=2) as store:
         assert store.check(IP, SENDER, RCPT, T0).reason == "new"
+
+
+def test_the_password_comes_from_the_environment_or_the_url(passwordRole, monkeypatch):
+    name, url = passwordRole
+    with PostgresStore(url.replace(name + "@", name + ":pa55-word@"), timeout=2) as store:
+        assert store.check(IP, SENDER, RCPT, T0).reason == "new"
+        assert "pa55" not in repr(store)
+    monkeypatch.setenv("PGPASSWORD", "pa55-word")
+    with PostgresStore(url, timeout=2) as store:
+        assert store.lookup(IP, SENDER, RCPT) == Record(T0, None)
 
 
 OUTAGE_TIMEOUT = 1.0
