@@ -65,6 +65,7 @@ import logging
 
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Ipc import producerFinished
+from Kamaelia.Apps.Grey.Metrics import Metrics
 from Kamaelia.Apps.Grey.SMTPClientEngine import (
     NEED_CLIENT_NAME,
     READY,
@@ -131,8 +132,13 @@ class BackendRelay(object):
                 if message.message is not None:
                     self.error = message.message
 
-    def readReply(self, timeout=None):
-        """Generator: the server's next complete reply, or None if it failed (and is dropped)."""
+    def readReply(self, timeout=None, failure=None):
+        """Generator: the server's next complete reply, or None if it failed (and is dropped).
+
+        The wait is counted in the process's metrics, if any: its latency,
+        or an error of kind ``failure`` (default: timeout, protocol or
+        closed, by what went wrong).
+        """
         owner = self.owner
         found = []
 
@@ -149,16 +155,24 @@ class BackendRelay(object):
                 return True
             return not self.up
 
+        started = owner.scheduler.clock()
         yield from owner.waitFor(ready, owner.backend_timeout if timeout is None else timeout)
+        metrics = Metrics.lookup(owner.tracker)
         if not found:
             if self.up:
                 self.error = TimeoutError("no reply from %s port %s" % self.server)
+            if metrics is not None:
+                metrics.backendError(failure or (
+                    "timeout" if isinstance(self.error, TimeoutError) else
+                    "protocol" if isinstance(self.error, BackendProtocolError) else "closed"))
             _log.warning("%s: real SMTP server %s:%s failed: %s", owner.logContext(),
                          self.server[0], self.server[1], self.error)
             self.drop(politely=False)
             self.lastReply = None
             return None
         reply = self.lastReply = found[0]
+        if metrics is not None:
+            metrics.observeBackend(owner.scheduler.clock() - started)
         owner.noteToDebugLog("backend: " + " / ".join(reply.toLines()))
         return reply
 
@@ -200,7 +214,8 @@ class BackendRelay(object):
         session = owner.session
         who = ClientInfo(str(owner.peer), owner.peerport, session.heloName, session.esmtp)
         engine = self.engine = SMTPClientEngine(owner.servername, who if owner.xclient else None)
-        reply = yield from self.readReply(owner.connect_timeout + owner.backend_timeout)
+        reply = yield from self.readReply(owner.connect_timeout + owner.backend_timeout,
+                                          failure="connect")
         if reply is None:
             return False
         action = engine.handle(reply)

@@ -143,6 +143,7 @@ from Kamaelia.Apps.Grey.Capabilities import CapabilityCache, offered_extensions,
 from Kamaelia.Apps.Grey.ClientName import UNKNOWN_CLIENT
 from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.MailHandler import MailHandler
+from Kamaelia.Apps.Grey.Metrics import Metrics
 from Kamaelia.Apps.Grey.SMTPClientEngine import mail_command, parameters, rcpt_command
 from Kamaelia.Apps.Grey.SMTPProtocol import (
     DATA,
@@ -612,6 +613,9 @@ class ConcreteMailHandler(MailHandler):
         final = None
         if (yield from relay.sendBytes(b"".join(pending) + end.data + b".\r\n")):
             final = yield from relay.readReply(self.final_reply_timeout)
+        metrics = Metrics.lookup(self.tracker)
+        if metrics is not None:
+            metrics.relayOutcome(final.code if final is not None else None)
         if final is None:
             self.reply(R.BACKEND_FAILED)
             self.mailStatus = BACKEND_FAILED

@@ -102,6 +102,7 @@ from Kamaelia.Apps.Grey import version
 from Kamaelia.Apps.Grey.ClientName import UNKNOWN
 from Kamaelia.Apps.Grey.ConcreteMailHandler import ConcreteMailHandler
 from Kamaelia.Apps.Grey.GreylistVerdict import KAMAELIA
+from Kamaelia.Apps.Grey.Metrics import Metrics
 from Kamaelia.Apps.Grey.Policy import ACCEPT, REJECT, Envelope, GreylistPolicy, PolicySettings
 from Kamaelia.Apps.Grey.PolicyProtocol import xGreylistHeader
 from Kamaelia.Apps.Grey.PolicyService import PolicyService
@@ -210,7 +211,16 @@ class GreyListingPolicy(ConcreteMailHandler):
         return bool(self.recipients) and all(policy.refusal(r) is None for r in self.recipients)
 
     def relayAllowed(self, recipient):
-        return self.currentPolicy().relayCheck(self.envelope(()), recipient.address) is None
+        refusal = self.currentPolicy().relayCheck(self.envelope(()), recipient.address)
+        if refusal is None:
+            return True
+        metrics = Metrics.lookup(self.tracker)
+        if metrics is not None:
+            metrics.countDecision("proxy", refusal)
+        tally = getattr(self.policyService(), "tally", None)
+        if tally is not None:
+            tally({"refused": 1}, self.scheduler.wallclock())
+        return False
 
     def whiteListed(self, recipient):
         """True if ``recipient`` is whitelisted (a triple) for this client and sender."""
@@ -244,6 +254,9 @@ class GreyListingPolicy(ConcreteMailHandler):
         decision = yield from self.policyService().decide(self, envelope,
                                                           policy=self.currentPolicy())
         self.decision = decision
+        metrics = Metrics.lookup(self.tracker)
+        if metrics is not None:
+            metrics.countDecision("proxy", decision)
         details = dict(decision.details)
         for recipient, reason in decision.reasons:
             self.noteToDebugLog("greylist %s <%s> <%s>: %s (%s)" % (

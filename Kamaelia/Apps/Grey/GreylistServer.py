@@ -60,6 +60,7 @@ import socket
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Kamaelia.Apps.Grey import SMTPReplies as R
+from Kamaelia.Apps.Grey.Metrics import Metrics
 from Kamaelia.Chassis.ConnectedServer import ServerCore
 from Kamaelia.Internet.ConnectedSocketAdapter import ConnectedSocketAdapter
 from Kamaelia.Internet.TCPServer import TCPServer
@@ -98,6 +99,7 @@ class GreylistServer(ServerCore):
     socketOptions = (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     max_sessions = 1000
     whenDrained = None
+    frontend = "proxy"
 
     def __init__(self, **argd):
         super().__init__(**argd)
@@ -116,6 +118,20 @@ class GreylistServer(ServerCore):
                          sock_info.get("peer"), len(self.connectedSockets))
             return Refuser(servername=servername)
         return super().mkProtocolHandler(**sock_info)
+
+    def handleNewConnection(self, newCSAMessage):
+        super().handleNewConnection(newCSAMessage)
+        metrics = Metrics.lookup(self.tracker)
+        if metrics is not None:
+            metrics.sessionOpened(self.frontend)
+
+    def handleClosedCSA(self, shutdownCSAMessage):
+        csa = shutdownCSAMessage.object
+        known = (csa[0] if isinstance(csa, tuple) else csa) in self.connectedSockets
+        super().handleClosedCSA(shutdownCSAMessage)
+        metrics = Metrics.lookup(self.tracker) if known else None
+        if metrics is not None:
+            metrics.sessionClosed(self.frontend)
 
     def handlerCrashed(self, handler, csa, exc):
         """A session failed: log it, write its result line, 421 4.3.0 to its client, close it."""

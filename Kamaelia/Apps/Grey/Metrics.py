@@ -73,6 +73,11 @@ whatever sessions it had open; counters and histograms keep what it
 counted. ``exposition()`` then reads every process's files, so any process
 (the parent or a worker) can serve the sum.
 
+Components find the process's metrics as the tracked value
+``"Kamaelia.Apps.Grey.metrics"`` (``registerAsService``, ``lookup``); where
+none is registered (``metrics_listen`` empty, or a 1.x program) nothing is
+counted.
+
 Configuration
 -------------
 None here: ``metrics_listen`` (``StatusServer.makeStatusServer``) says where
@@ -100,6 +105,7 @@ from prometheus_client import (
     values,
 )
 
+from Axon.AxonExceptions import AccessToUndeclaredTrackedVariable
 from Kamaelia.Apps.Grey.Policy import REASONS
 
 __all__ = ["Metrics", "CONTENT_TYPE", "FRONTENDS", "BACKEND_ERRORS", "CODE_CLASSES",
@@ -155,6 +161,24 @@ def codeClass(code: Optional[int | str]) -> str:
 
 class Metrics:
     """The greylister's metrics and the calls that count them. See the module docs."""
+
+    SERVICE_NAME = "Kamaelia.Apps.Grey.metrics"
+
+    def registerAsService(self, tracker) -> "Metrics":
+        """Make this the process's metrics, found by components with ``lookup``; returns self."""
+        if self.SERVICE_NAME in tracker.informationItemsLogged():
+            tracker.updateValue(self.SERVICE_NAME, self)
+        else:
+            tracker.trackValue(self.SERVICE_NAME, self)
+        return self
+
+    @classmethod
+    def lookup(cls, tracker) -> Optional["Metrics"]:
+        """The registered metrics, or None (metrics off: nothing is counted)."""
+        try:
+            return tracker.retrieveValue(cls.SERVICE_NAME)
+        except AccessToUndeclaredTrackedVariable:
+            return None
 
     def __init__(self, registry: Optional[CollectorRegistry] = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()

@@ -92,7 +92,8 @@ Settings
 ``PolicySettings.fromConfig(config)`` reads every policy-relevant key of
 greylist.conf (missing keys take their defaults) and the whitelist files
 they name, raising ``Config.ConfigError`` (``"file:line: key: problem"``)
-for a bad file. ``openStore(path)`` opens a ``GreylistStore`` with the
+for a bad file. ``openStore(location)`` opens the store (``Stores.openStore``:
+SQLite for a path, PostgreSQL for a ``postgresql://`` URL) with the
 settings' timing profile, key mode, privacy and auto-whitelist limits: the
 store and the policy must agree on those, which need a restart to change.
 """
@@ -106,7 +107,6 @@ from typing import Any, Optional, Protocol
 
 from Kamaelia.Apps.Grey import SMTPReplies
 from Kamaelia.Apps.Grey.Config import DEFAULT_CONFIG, timingProfile
-from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
 from Kamaelia.Apps.Grey.GreylistVerdict import (
     DEFAULT_AWL,
     KAMAELIA,
@@ -124,11 +124,12 @@ from Kamaelia.Apps.Grey.Networks import (
 )
 from Kamaelia.Apps.Grey.SMTPProtocol import hasRoute
 from Kamaelia.Apps.Grey.SMTPReplies import Reply
+from Kamaelia.Apps.Grey.Stores import GreylistStoreInterface, openStore
 from Kamaelia.Apps.Grey.Whitelists import ClientWhitelist, RecipientWhitelist
 
 __all__ = [
     "ACCEPT", "DEFER", "REJECT", "REASONS", "GREYLISTING_REASONS",
-    "Envelope", "Decision", "PolicySettings", "GreylistPolicy",
+    "Envelope", "Decision", "PolicySettings", "GreylistPolicy", "outcomesOf",
 ]
 
 _log = logging.getLogger(__name__)
@@ -204,6 +205,37 @@ class Decision:
         return None
 
 
+_EXEMPTIONS = frozenset({"allowed-sender", "postmaster", "whitelisted", "client-whitelist",
+                         "recipient-whitelist", "opt-out", "auto-whitelisted"})
+
+
+def outcomesOf(decision: "Decision") -> dict[str, int]:
+    """What a decision adds to the status page's history: outcome -> recipients.
+
+    "deferred" (greylisted), "passed" (a triplet passing greylisting just
+    now, after its wait), "whitelisted" (any exemption, auto-whitelists
+    included) and "refused" (relay or routing refusals). A known triplet
+    passing again and a store error add nothing.
+    """
+    details = dict(decision.details)
+    counts: dict[str, int] = {}
+    for recipient, reason in decision.reasons:
+        if reason in GREYLISTING_REASONS:
+            outcome = "deferred"
+        elif reason == "passed":
+            if not details.get(recipient, "passed").startswith("passed"):
+                continue
+            outcome = "passed"
+        elif reason in _EXEMPTIONS:
+            outcome = "whitelisted"
+        elif reason in ("relay-denied", "routing-denied"):
+            outcome = "refused"
+        else:
+            continue
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
 def _emptyOptOut() -> RecipientWhitelist:
     return RecipientWhitelist((), "optout_recipients")
 
@@ -257,10 +289,10 @@ class PolicySettings:
             privacy=bool(get("privacy")),
         )
 
-    def openStore(self, path: str, timeout: float = 5.0) -> GreylistStore:
-        """A ``GreylistStore`` on ``path`` that agrees with these settings."""
-        return GreylistStore(path, self.profile, self.keyMode, timeout=timeout,
-                             privacy=self.privacy, awl=self.awl)
+    def openStore(self, location: str, timeout: float = 5.0) -> GreylistStoreInterface:
+        """The store at ``location`` (a path or a ``postgresql://`` URL) for these settings."""
+        return openStore(location, self.profile, self.keyMode, privacy=self.privacy,
+                         awl=self.awl, timeout=timeout)
 
 
 class Store(Protocol):

@@ -147,6 +147,7 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.Apps.Grey import version
 from Kamaelia.Apps.Grey.GreylistServer import GreylistServer, SMTPConnectionAdapter
+from Kamaelia.Apps.Grey.Metrics import Metrics
 from Kamaelia.Apps.Grey.Policy import ACCEPT, DEFER, GREYLISTING_REASONS, REJECT, Envelope
 from Kamaelia.Apps.Grey.PolicyProtocol import (
     NEED_DATA,
@@ -489,6 +490,9 @@ class PolicyHandler(component):
         decision = yield from self.decide(envelope)
         if decision is None:
             return formatAction(settings.deferAction, INTERNAL_ERROR_TEXT)
+        metrics = Metrics.lookup(self.tracker)
+        if metrics is not None:
+            metrics.countDecision("policy", decision)
         if settings.greylistAt == "data" and instance:
             if state == "DATA":
                 self.instances.markDecided(instance, self.scheduler.clock())
@@ -566,6 +570,7 @@ class PolicyServer(GreylistServer):
 
     port = 10023
     path = ""
+    frontend = "policy"
     socketMode = 0o666
     service = None
     settings = PolicyServerSettings()

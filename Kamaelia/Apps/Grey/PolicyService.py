@@ -60,12 +60,26 @@ current one.
 Each message arriving on "inbox" (e.g. a "tick" from a ``PeriodicWakeup``)
 expires stale greylist and auto-whitelist entries in the store
 (``GreylistStore.expire``); the ``Expired`` counts go out on "outbox".
+
+History: each decision's outcomes (``Policy.outcomesOf``: deferred,
+passed, whitelisted, refused) are tallied per hour in memory, and
+``tally(counts, now)`` adds others (the proxy's refusals at RCPT); the
+tally is written to the store's hourly history (``countOutcomes``, for the
+status page and ``kamaelia-grey stats``) at most every ``flushInterval``
+seconds (60) as decisions are made, on every message on "inbox" (the
+string ``"flush"`` writes the tally without expiring) and when the service
+ends. A failure to write it is logged and those counts are lost; it never
+affects a decision.
 ``decideNow(envelope, now)`` decides in the calling thread, for code that
 needs a plain answer outside a component.
 
+With ``metrics`` (a ``Metrics.Metrics``), each decision's time in the
+store is observed, and a decision the store failed (a "store-error"
+recipient) is counted as a store error.
+
 Inboxes
 -------
-- inbox -- anything: expire stale entries now
+- inbox -- ``"flush"``: write the tallied history; anything else: that, and expire stale entries
 - control -- ``shutdownMicroprocess``/``producerFinished``: finish the queued
   questions, close the store and end
 
@@ -85,12 +99,14 @@ import logging
 import threading
 
 from Kamaelia.Apps.Grey import SMTPReplies
-from Kamaelia.Apps.Grey.Policy import DEFER, Decision
+from Kamaelia.Apps.Grey.Policy import DEFER, Decision, outcomesOf
 from Kamaelia.Util.ThreadedWorker import ThreadedWorker, WorkerTimeout
 
 _log = logging.getLogger(__name__)
 
 SERVICE_NAME = "Kamaelia.Apps.Grey.policy"
+HOUR = 3600
+FLUSH = "flush"
 
 
 def failedDecision(envelope):
@@ -111,8 +127,10 @@ class PolicyService(ThreadedWorker):
 
     timeout = 10.0
     maxQueued = 1000
+    flushInterval = 60.0
 
-    def __init__(self, policy, timeout=None, maxQueued=None, closeStore=True, **argd):
+    def __init__(self, policy, timeout=None, maxQueued=None, closeStore=True, metrics=None,
+                 **argd):
         super().__init__(**argd)
         self.policy = policy
         if timeout is not None:
@@ -120,7 +138,11 @@ class PolicyService(ThreadedWorker):
         if maxQueued is not None:
             self.maxQueued = maxQueued
         self.closeStore = closeStore
+        self.metrics = metrics
         self._registered = False
+        self._tally = {}
+        self._tallyLock = threading.Lock()
+        self._lastFlush = None
         self._storeLock = threading.Lock()
 
     def registerAsService(self, tracker=None):
@@ -142,8 +164,47 @@ class PolicyService(ThreadedWorker):
         self.policy = policy
 
     def _decide(self, envelope, now, policy=None):
-        with self._storeLock:
-            return (policy or self.policy).decide(envelope, now)
+        metrics = self.metrics
+        if metrics is None:
+            with self._storeLock:
+                decision = (policy or self.policy).decide(envelope, now)
+        else:
+            with self._storeLock, metrics.timeStore():
+                decision = (policy or self.policy).decide(envelope, now)
+            if any(reason == "store-error" for _, reason in decision.reasons):
+                metrics.storeError()
+        self.tally(outcomesOf(decision), now)
+        if self._lastFlush is None:
+            self._lastFlush = now
+        elif now - self._lastFlush >= self.flushInterval:
+            self.flushTally(now)
+        return decision
+
+    def tally(self, counts, now):
+        """Add ``counts`` (outcome -> number) to the history kept for the store (any thread)."""
+        if not counts:
+            return
+        hour = now - now % HOUR
+        with self._tallyLock:
+            bucket = self._tally.setdefault(hour, {})
+            for outcome, number in counts.items():
+                bucket[outcome] = bucket.get(outcome, 0) + number
+
+    def flushTally(self, now):
+        """Write the tallied outcomes to the store's history (in the service's thread)."""
+        self._lastFlush = now
+        with self._tallyLock:
+            tally, self._tally = self._tally, {}
+        store = getattr(self.policy, "store", None)
+        if store is None or not hasattr(store, "countOutcomes"):
+            return
+        try:
+            with self._storeLock:
+                for hour, counts in sorted(tally.items()):
+                    store.countOutcomes(counts, hour)
+        except Exception:
+            _log.exception("cannot record the greylist history; %d hours of counts lost",
+                           len(tally))
 
     def decideNow(self, envelope, now, policy=None):
         """Decide in the calling thread (blocking)."""
@@ -166,12 +227,14 @@ class PolicyService(ThreadedWorker):
         return failedDecision(envelope)
 
     def handleInbox(self, message):
+        now = self.scheduler.wallclock()
+        self.flushTally(now)
         store = getattr(self.policy, "store", None)
-        if store is None:
+        if store is None or message == FLUSH:
             return
         try:
             with self._storeLock:
-                expired = store.expire(self.scheduler.wallclock())
+                expired = store.expire(now)
         except Exception:
             _log.exception("greylist expiry failed")
             return
@@ -188,6 +251,7 @@ class PolicyService(ThreadedWorker):
                     self.tracker.deRegisterService(SERVICE_NAME)
             except KeyError:
                 _log.debug("policy service already deregistered")
+        self.flushTally(self.scheduler.wallclock())
         store = getattr(self.policy, "store", None)
         if self.closeStore and store is not None:
             with self._storeLock:

@@ -11,7 +11,8 @@ import importlib.util
 import pytest
 
 PURE = ["Support", "Config", "Networks", "GreylistVerdict", "GreylistStore", "SMTPProtocol",
-        "SMTPReplies", "PolicyProtocol", "Policy", "Whitelists"]
+        "SMTPReplies", "PolicyProtocol", "Policy", "Whitelists", "Stores", "PostgresStore",
+        "HTTPProtocol", "StatusPage"]
 FORBIDDEN = {"Axon", "socket", "time", "datetime", "selectors", "asyncio"}
 ALLOWED_KAMAELIA = ({"Kamaelia.Apps.Grey." + name for name in PURE}
                     | {"Kamaelia.Apps.Grey", "Kamaelia.Support.LineBuffer"})
