@@ -66,23 +66,33 @@ import logging
 import logging.handlers
 import os
 import queue
+import shutil
 import signal
+import socket
 import sqlite3
 import sys
+import tempfile
 
+from Axon.CoordinatingAssistantTracker import coordinatingassistanttracker
 from Axon.Ipc import producerFinished
 from Axon.Scheduler import scheduler
-from Kamaelia.Apps.Grey import Config, StartupChecks, version
+from Kamaelia.Apps.Grey import Commands, Config, StartupChecks, version
 from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.GreyListingPolicy import GreyListingPolicy
 from Kamaelia.Apps.Grey.GreylistServer import GreylistServer
+from Kamaelia.Apps.Grey.HTTPProtocol import parseListenAddress
 from Kamaelia.Apps.Grey.MaildirServer import MaildirServer
+from Kamaelia.Apps.Grey.Metrics import Metrics, setUpMultiprocess, workerExited
 from Kamaelia.Apps.Grey.PeriodicWakeup import PeriodicWakeup
 from Kamaelia.Apps.Grey.Policy import GreylistPolicy, PolicySettings
-from Kamaelia.Apps.Grey.PolicyServer import PolicyServerSettings, makePolicyServer
-from Kamaelia.Apps.Grey.PolicyService import PolicyService
+from Kamaelia.Apps.Grey.PolicyServer import PolicyServer, PolicyServerSettings, makePolicyServer
+from Kamaelia.Apps.Grey.PolicyService import FLUSH, PolicyService
+from Kamaelia.Apps.Grey.StatusServer import makeStatusServer
 from Kamaelia.Apps.Grey.WakeableIntrospector import WakeableIntrospector
+from Kamaelia.Apps.Grey.Workers import Supervisor
 from Kamaelia.Chassis.Pipeline import Pipeline
+from Kamaelia.Internet.TCPServer import openListener
+from Kamaelia.Internet.UnixServer import bindUnixSocket
 from Kamaelia.IPC import serverShutdown
 from Kamaelia.Util.PureTransformer import PureTransformer
 
@@ -98,6 +108,7 @@ POLICY_KEYS = ("servername", "serverid", "smtp_ip", "smtp_port", "inactivity_tim
 RELOADABLE_KEYS = tuple(option.name for option in Config.SCHEMA if option.reloadable)
 DRAIN_GRACE = 60
 EXPIRY_INTERVAL = 3600
+HISTORY_INTERVAL = 60
 
 
 def _logThreads(names):
@@ -123,6 +134,13 @@ def parseArguments(argv):
     parser.add_argument("--policy-server", action="store_true",
                         help="answer Postfix's check_policy_service requests instead of proxying "
                              "SMTP (mode = policy)")
+    parser.add_argument("--workers", metavar="N", help="worker processes on one port (workers)")
+    parser.add_argument("--migrate-store", nargs=2, metavar=("FROM", "TO"),
+                        help="copy the greylist at FROM into TO (SQLite paths or postgresql:// "
+                             "URLs), then exit")
+    parser.add_argument("command", nargs="?", choices=["stats"],
+                        help="stats: show the greylist at a glance and the last 24 hours, "
+                             "then exit")
     return parser.parse_args(argv)
 
 
@@ -147,7 +165,8 @@ def applyOverrides(config, args):
     if getattr(args, "policy_server", False):
         Config.overrideOption(config, "mode", "policy", "--policy-server")
     overrides = [("--listen", "listen_address", args.listen), ("--port", "port", args.port),
-                 ("--maildir", "maildir", args.maildir), ("--log-level", "log_level", args.log_level)]
+                 ("--maildir", "maildir", args.maildir), ("--log-level", "log_level", args.log_level),
+                 ("--workers", "workers", getattr(args, "workers", None))]
     if args.smtp is not None:
         host, _, port = args.smtp.rpartition(":")
         if not host:
@@ -290,8 +309,9 @@ def importDbm(store, directory):
 class GreylistApplication(object):
     """The running greylister: every component, started and stopped together."""
 
-    def __init__(self, config, configPath=None, args=None):
+    def __init__(self, config, configPath=None, args=None, listeners=None):
         self.config = config
+        self.listeners = listeners or {}
         self.configPath = configPath
         self.args = args
         self.loaded = copy.deepcopy(config)
@@ -301,6 +321,8 @@ class GreylistApplication(object):
         self.backend = None
         self.service = None
         self.policy = None
+        self.metrics = None
+        self.status = None
         self.names = None
         self.extras = []
         self.logListener = None
@@ -327,7 +349,7 @@ class GreylistApplication(object):
         server = GreylistServer(protocol=self.protocol, port=config["port"],
                                 host=config["listen_address"],
                                 max_sessions=config["max_sessions"],
-                                whenDrained=self.stopAll)
+                                whenDrained=self.stopAll, **self._listener("main"))
         if server.server is not None and server.server.listener is None:
             raise OSError("cannot listen on %s port %s: %s" % (
                 config["listen_address"] or "*", config["port"], server.server.bindError))
@@ -342,7 +364,8 @@ class GreylistApplication(object):
         """Policy mode: a PolicyService and a PolicyServer; returns the port (None on a socket)."""
         config = self.config
         self._startPolicyService()
-        server = makePolicyServer(config, self.service, whenDrained=self.stopAll)
+        server = makePolicyServer(config, self.service, whenDrained=self.stopAll,
+                                  **self._listener("main"))
         listener = server.server
         if listener is not None and listener.listener is None:
             where = config["policy_socket"] or "%s port %s" % (config["listen_address"] or "*",
@@ -358,14 +381,33 @@ class GreylistApplication(object):
                   config["listen_address"] or "*", self.server.port)
         return self.server.port
 
+    def _listener(self, name):
+        """``listener=`` for a server, when a supervising parent opened its socket."""
+        sock = self.listeners.get(name)
+        return {"listener": sock} if sock is not None else {}
+
     def _startPolicyService(self):
-        """The greylist policy over its store, in a PolicyService both front ends ask."""
+        """The greylist policy over its store, in a PolicyService both front ends ask.
+
+        With ``metrics_listen``, the metrics and the status server start
+        first (the server has a store object of its own: it reads from its
+        own thread).
+        """
         config = self.config
         settings = PolicySettings.fromConfig(config)
+        if config["metrics_listen"]:
+            self.metrics = Metrics().registerAsService(coordinatingassistanttracker.getcat())
+            status = makeStatusServer(config, settings.openStore(config["greylist_db"]),
+                                      self.metrics, **self._listener("metrics"))
+            if status.server is not None and status.server.listener is None:
+                raise OSError("cannot listen on %s (metrics_listen): %s" % (
+                    config["metrics_listen"], status.server.bindError))
+            self.status = status.activate()
+            _log.info("metrics and status page on http://%s/", config["metrics_listen"])
         store = settings.openStore(config["greylist_db"])
         importDbm(store, config["import_dbm_dir"])
         self.policy = GreylistPolicy(settings, store)
-        self.service = PolicyService(self.policy)
+        self.service = PolicyService(self.policy, metrics=self.metrics)
         self.service.registerAsService(self.service.tracker)
         self.service.activate()
 
@@ -374,15 +416,18 @@ class GreylistApplication(object):
                                  PureTransformer(_logThreads))
         expiry = PeriodicWakeup(interval=EXPIRY_INTERVAL)
         expiry.link((expiry, "outbox"), (self.service, "inbox"))
-        self.extras = [introspection.activate(), expiry.activate()]
+        history = PeriodicWakeup(interval=HISTORY_INTERVAL, message=FLUSH)
+        history.link((history, "outbox"), (self.service, "inbox"))
+        self.extras = [introspection.activate(), expiry.activate(), history.activate()]
 
     def stopAll(self):
         """Stop every component (in the scheduler's thread)."""
         for component in self.extras + [self.service, self.names]:
             if component is not None and not component._isStopped():
                 component._deliver(producerFinished(), "control")
-        if self.backend is not None and not self.backend._isStopped():
-            self.backend._deliver(serverShutdown(), "control")     # a ServerCore
+        for server in (self.backend, self.status):                  # ServerCores
+            if server is not None and not server._isStopped():
+                server._deliver(serverShutdown(), "control")
         self.scheduler.callLater(5, self.scheduler.stop)
 
     def drain(self):
@@ -478,16 +523,32 @@ def main(argv=None):
     if args.check_config:
         sys.stdout.write("configuration OK: %s\n" % (path or "built-in defaults"))
         return 0
+    if args.command == "stats":
+        return Commands.stats(config)
+    if args.migrate_store:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+        return Commands.migrateStore(config, *args.migrate_store)
+    if config["workers"] > 1:
+        return Supervised(config, path, args).run()
+    return serve(config, path, args)
+
+
+def serve(config, path, args, listeners=None, pidFile=None):
+    """Run the greylister in this process until it stops; the exit status.
+
+    ``listeners``: sockets a supervising parent opened (see ``Supervised``);
+    ``pidFile`` defaults to the configured one (a worker has none).
+    """
+    pidFile = config["pid_file"] if pidFile is None else pidFile
     try:
         listener = configureLogging(config)
     except OSError as e:
         sys.stderr.write("kamaelia-grey: cannot open a log file: %s\n" % e)
         return 2
-    pidFile = config["pid_file"]
     try:
         _log.info("Kamaelia Grey %s: configuration %s", version(),
                   "from %s" % path if path else "built in (no configuration file found)")
-        app = GreylistApplication(config, path, args)
+        app = GreylistApplication(config, path, args, listeners)
         app.logListener = listener
         try:
             app.start()
@@ -513,6 +574,75 @@ def main(argv=None):
         listener.stop()
         for handler in listener.handlers:
             handler.flush()
+
+
+class Supervised(object):
+    """``workers = N``: N processes serve the listening sockets this parent opens.
+
+    The parent opens the server's socket (TCP, or ``policy_socket``) and the
+    ``metrics_listen`` one, sets up Prometheus' multiprocess mode, writes the
+    pid file and runs a ``Workers.Supervisor``: each worker is ``serve`` on
+    the inherited sockets, with its own scheduler, threads, store
+    connections and log writer; signals reach every worker; a worker that
+    dies is replaced and logged. The parent starts no thread before forking.
+    """
+
+    def __init__(self, config, path, args):
+        self.config, self.path, self.args = config, path, args
+        self.metricsDirectory = None
+        self.openedListeners = {}
+
+    def openListeners(self):
+        config = self.config
+        listeners = {}
+        if config["mode"] == "policy" and config["policy_socket"]:
+            listeners["main"] = bindUnixSocket(config["policy_socket"], PolicyServer.socketMode)
+        else:
+            listeners["main"] = openListener(config["port"], config["listen_address"])
+        if config["metrics_listen"]:
+            host, port = parseListenAddress(config["metrics_listen"])
+            listeners["metrics"] = openListener(port, host)
+        return listeners
+
+    def run(self):
+        config = self.config
+        logging.basicConfig(level=getattr(logging, str(config["log_level"]).upper(), logging.INFO),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            listeners = self.openedListeners = self.openListeners()
+        except OSError as e:
+            _log.error("cannot start: %s", e)
+            return 2
+        onExit = None
+        if config["metrics_listen"]:
+            self.metricsDirectory = tempfile.mkdtemp(prefix="kamaelia-grey-metrics-")
+            setUpMultiprocess(self.metricsDirectory)
+            onExit = workerExited
+        pidFile = config["pid_file"]
+        if pidFile:
+            with open(pidFile, "w") as f:
+                f.write("%d\n" % os.getpid())
+        _log.info("Kamaelia Grey %s: %d workers on %s", version(), config["workers"],
+                  config["policy_socket"] if listeners["main"].family == socket.AF_UNIX
+                  else "%s:%d" % listeners["main"].getsockname()[:2])
+        try:
+            return Supervisor(config["workers"], self.runWorker, listeners["main"],
+                              onWorkerExit=onExit).run()
+        finally:
+            for sock in listeners.values():
+                sock.close()
+            if pidFile and os.path.exists(pidFile):
+                os.unlink(pidFile)
+            if self.metricsDirectory:
+                shutil.rmtree(self.metricsDirectory, ignore_errors=True)
+
+    def runWorker(self, index, listener):
+        root = logging.getLogger()
+        for handler in list(root.handlers):       # the parent's; serve() sets up the worker's
+            root.removeHandler(handler)
+        listeners = dict(self.openedListeners, main=listener)
+        _log.info("worker %d (pid %d) starting", index, os.getpid())
+        return serve(copy.deepcopy(self.config), self.path, self.args, listeners, pidFile="")
 
 
 if __name__ == "__main__":

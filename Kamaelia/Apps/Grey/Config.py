@@ -104,6 +104,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from Kamaelia.Apps.Grey.GreylistVerdict import KEY_MODES, PROFILES, TimingProfile
+from Kamaelia.Apps.Grey.HTTPProtocol import checkListenAddress
 from Kamaelia.Apps.Grey.Networks import parseAddress, parseNetwork
 
 __all__ = [
@@ -314,7 +315,9 @@ SCHEMA: tuple[Option, ...] = (
            _nonstandardTriple, fields=3,
            fieldNames=("heloname", "network", "recipient"), reloadable=True),
     Option("greylist_db", STR, "greylist.sqlite",
-           "SQLite file holding the greylist"),
+           "the greylist: an SQLite file, or a PostgreSQL database shared by "
+           "several hosts, postgresql://user@host:port/dbname (the password "
+           "from ~/.pgpass, PGPASSFILE or ?passfile=PATH)"),
     Option("greylist_profile", STR, "kamaelia",
            "greylist timings: 'kamaelia' (retry after 1 h, within 6.9 h) or "
            "'postgrey' (retry after 5 min, within 2 days)",
@@ -418,6 +421,14 @@ SCHEMA: tuple[Option, ...] = (
            "'proxy': an SMTP proxy in front of the real mail server; 'policy': "
            "a Postfix policy server (check_policy_service), as postgrey",
            _choice("proxy", "policy")),
+    Option("workers", INT, 1,
+           "processes serving the listening port (a parent opens it and forks "
+           "them; each has its own core, store connection and log writer)",
+           _POSITIVE),
+    Option("metrics_listen", STR, "",
+           "address:port of the HTTP endpoint serving Prometheus metrics "
+           "(/metrics), the status page (/) and /status.json, e.g. "
+           "127.0.0.1:9101 or [::1]:9101; empty: off", checkListenAddress),
     Option("policy_socket", STR, "",
            "policy mode: unix socket to listen on instead of listen_address "
            "and port (empty: TCP)"),

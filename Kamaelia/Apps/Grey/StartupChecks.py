@@ -44,7 +44,9 @@ file that holds no PEM private key are all errors naming the key file.
   truncated);
 - ``greylist_db``: an existing file opens read-write and reads as an SQLite
   database, and its directory is writable (SQLite keeps its journal and WAL
-  files beside it); a new file's directory is writable;
+  files beside it); a new file's directory is writable; a ``postgresql://``
+  URL parses (the server is not contacted: it may start later, and the
+  store defers until it does);
 - ``maildir``, when ``smtp_ip`` is empty (the built-in backend delivers
   there): an existing maildir is a writable directory; otherwise the
   nearest existing ancestor, where the maildir will be made, is;
@@ -70,6 +72,7 @@ from typing import Any, NoReturn
 
 from Kamaelia.Apps.Grey.Config import ConfigError
 from Kamaelia.Apps.Grey.Policy import PolicySettings
+from Kamaelia.Apps.Grey.Stores import describeLocation, isPostgresLocation
 
 __all__ = ["checkStartup", "tlsContext"]
 
@@ -185,6 +188,9 @@ def _checkDatabase(path: str) -> None:
     key = "greylist_db"
     if path in ("", ":memory:"):
         return
+    if isPostgresLocation(path):
+        _checkPostgresLocation(path)
+        return
     absolute = os.path.abspath(path)
     directory = os.path.dirname(absolute)
     problem = _directoryProblem(directory)
@@ -210,6 +216,26 @@ def _checkDatabase(path: str) -> None:
     except sqlite3.Error as error:
         raise ConfigError(path, None, key,
                           f"cannot open as an SQLite database: {error}") from None
+
+
+def _checkPostgresLocation(location: str) -> None:
+    """A PostgreSQL URL must parse; the server is not asked (it may come up later)."""
+    try:
+        shown = describeLocation(location)
+    except ValueError:
+        shown = location.partition("://")[0] + "://..."
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+        conninfo_to_dict(location)
+        if shown.endswith("://..."):
+            raise ValueError("unreadable host or port")
+    except ImportError:
+        raise ConfigError(shown, None, "greylist_db",
+                          "PostgreSQL needs psycopg 3 (pip install 'psycopg[binary]')") from None
+    except Exception as error:
+        # The message may quote the URL, password and all: name the kind of error only.
+        raise ConfigError(shown, None, "greylist_db",
+                          f"not a valid PostgreSQL URL ({type(error).__name__})") from None
 
 
 def _checkMaildir(path: str) -> None:

@@ -53,7 +53,7 @@ EXPECTED_DEFAULTS = {
     "privacy": False, "auto_whitelist_clients": 5, "auto_whitelist_max_age": 35,
     "auto_whitelist_domains": False, "whitelist_clients": [], "whitelist_recipients": [],
     "optout_recipients": [], "greylist_text": "Greylisted, please try again later",
-    "x_greylist_header": False, "mode": "proxy", "policy_socket": "",
+    "x_greylist_header": False, "mode": "proxy", "policy_socket": "", "workers": 1, "metrics_listen": "",
     "policy_greylist_at": "rcpt", "policy_defer_action": "DEFER_IF_PERMIT",
     "policy_bad_request_action": "DUNNO", "policy_one_per_connection": False,
 }
