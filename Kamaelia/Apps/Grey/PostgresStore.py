@@ -42,9 +42,12 @@ Atomic across hosts, under READ COMMITTED: every call is one transaction.
   key before it is read (the row may not exist yet), the client entry before
   the sender-domain entry, both before the triplets.
 - ``countOutcomes`` is one upsert per bucket (``count = count + n``).
-- ``expire`` deletes rows it has locked in key order (``FOR UPDATE`` in a
-  sorted subquery), so it is safe on every host at once: each stale row is
-  deleted, and counted as "never-retried", by exactly one of them.
+- ``expire`` deletes in batches of ``expireBatch`` (1000) rows, one
+  transaction each, so a large greylist never runs into
+  ``statement_timeout``; a batch takes only rows no one else has locked
+  (``FOR UPDATE SKIP LOCKED``), so it is safe on every host at once: each
+  stale row is deleted, and counted as "never-retried", by exactly one of
+  them, and expiry never waits for (or deadlocks with) a check.
 
 So N processes checking the same triplets never lose an update and never
 count a pass twice.
@@ -215,6 +218,8 @@ def recordedSettings(location: str, timeout: float = 5.0) -> Optional[dict[str, 
 class PostgresStore:
     """The greylist in a PostgreSQL database (see the module docstring)."""
 
+    expireBatch = 1000
+
     def __init__(self, location: str, profile: TimingProfile = KAMAELIA,
                  keyMode: str = "kamaelia", timeout: float = 5.0,
                  privacy: bool = False, awl: AwlParameters = DEFAULT_AWL,
@@ -351,23 +356,29 @@ class PostgresStore:
     def expire(self, now: float) -> Expired:
         """Delete stale attempts, long-unused passed triplets and stale AWL entries.
 
-        Safe on every host at once. The attempts removed are added to the
-        history as "never-retried" in the hour of ``now``, in the same
-        transaction.
+        Safe on every host at once (see the module docstring). The attempts
+        removed are added to the history as "never-retried" in the hour of
+        ``now``, each batch in the transaction that deletes it.
         """
-        def work(db: psycopg.Connection) -> Expired:
-            attempts = _deleteSorted(db, "greylist", "last_pass IS NULL AND first_seen < %s",
-                                     now - self.profile.max_defer)
-            passed = _deleteSorted(db, "greylist",
-                                   "last_pass IS NOT NULL AND last_pass < %s",
-                                   now - self.profile.max_grey)
-            oldest = now - self.awl.maxAge
-            clients = _deleteSorted(db, "client_awl", "last_seen < %s", oldest)
-            domains = _deleteSorted(db, "domain_awl", "last_seen < %s", oldest)
-            if attempts:
-                _addOutcomes(db, [(NEVER_RETRIED, attempts)], now)
-            return Expired(attempts, passed, clients, domains)
-        return self._run(work)
+        oldest = now - self.awl.maxAge
+        parts = (("greylist", "last_pass IS NULL AND first_seen < %s",
+                  now - self.profile.max_defer),
+                 ("greylist", "last_pass IS NOT NULL AND last_pass < %s",
+                  now - self.profile.max_grey),
+                 ("client_awl", "last_seen < %s", oldest),
+                 ("domain_awl", "last_seen < %s", oldest))
+        counts = []
+        for index, (table, condition, limit) in enumerate(parts):
+            batch = _DeleteBatch(table, condition, limit, self.expireBatch,
+                                 now if index == 0 else None)
+            total = 0
+            while True:
+                deleted = self._run(batch)
+                total += deleted
+                if deleted < self.expireBatch:
+                    break
+            counts.append(total)
+        return Expired(*counts)
 
     def stats(self) -> dict:
         """Row counts, as ``GreylistStore.stats`` (``path`` is the redacted URL)."""
@@ -559,16 +570,30 @@ def _readDomain(db: psycopg.Connection, key: tuple[str, str]) -> Optional[Domain
     return DomainAwlRecord(*row) if row is not None else None
 
 
-def _deleteSorted(db: psycopg.Connection, table: str, condition: str,
-                  limit: float) -> int:
-    """Delete the rows of ``table`` matching ``condition``, locked in key order."""
-    keyColumns, columns = TABLES[table]
-    keys = columns[:keyColumns]
-    match = " AND ".join("t.%s = d.%s" % (name, name) for name in keys)
-    return db.execute(
-        "DELETE FROM %s t USING (SELECT %s FROM %s WHERE %s ORDER BY %s FOR UPDATE) d "
-        "WHERE %s" % (table, ", ".join(keys), table, condition, ", ".join(keys), match),
-        (limit,)).rowcount
+class _DeleteBatch:
+    """One transaction of ``expire``: up to ``size`` stale rows of ``table``.
+
+    ``SKIP LOCKED``: rows another host is expiring, or a check is updating,
+    are left to that transaction (never waited for, so never a deadlock);
+    ``countAt`` (for the never-passed attempts) adds the rows deleted to the
+    history as "never-retried" in the same transaction.
+    """
+
+    def __init__(self, table: str, condition: str, limit: float, size: int,
+                 countAt: Optional[float]) -> None:
+        keyColumns, columns = TABLES[table]
+        keys = ", ".join(columns[:keyColumns])
+        self.statement = (
+            "DELETE FROM %s WHERE (%s) IN (SELECT %s FROM %s WHERE %s LIMIT %%s "
+            "FOR UPDATE SKIP LOCKED)" % (table, keys, keys, table, condition))
+        self.params = (limit, size)
+        self.countAt = countAt
+
+    def __call__(self, db: psycopg.Connection) -> int:
+        deleted = db.execute(self.statement, self.params).rowcount
+        if deleted and self.countAt is not None:
+            _addOutcomes(db, [(NEVER_RETRIED, deleted)], self.countAt)
+        return deleted
 
 
 def _addOutcomes(db: psycopg.Connection, pairs: list[tuple[str, int]], now: float) -> None:
