@@ -449,10 +449,9 @@ class PostgresStore:
         pending: list[tuple] = []
 
         def flush(db: psycopg.Connection) -> int:
-            count = 0
-            for row in pending:
-                count += db.execute(statement, row).rowcount
-            return count
+            cursor = db.cursor()
+            cursor.executemany(statement, pending)
+            return cursor.rowcount
         for row in rows:
             pending.append(tuple(row))
             if len(pending) >= batch:
