@@ -57,8 +57,11 @@ the pool within ``timeout`` (``psycopg_pool`` ``timeout``), a new connection
 within ``connect_timeout`` (``timeout`` rounded up, at least 2 s, libpq's
 minimum), each statement within ``statement_timeout`` = ``timeout``, and a
 TCP peer that vanished within ``tcp_user_timeout`` = ``timeout``. A database
-that is down, slow or restarted makes a call raise ``StoreError`` within
-that bound (the policy turns any store error into a defer). Connections are
+that is down or restarted makes a call raise ``StoreError`` after at most
+``timeout`` (waiting for a connection); one that is slow, after at most
+``timeout`` for the statement that is slow -- a call makes a handful of
+statements (about three per recipient), each bounded so. The policy turns
+any store error into a defer. Connections are
 checked when taken from the pool, so one broken by a restart is replaced;
 the pool reconnects by itself, giving up a reconnection run after
 ``4 * timeout`` and starting a new one on the next call.
@@ -70,8 +73,9 @@ failed", "does not exist"); a program should treat that as a start-up
 failure.
 
 Text: PostgreSQL text holds neither NUL characters nor lone surrogates (an
-address of undecodable bytes); a key with one raises ``StoreError`` ("cannot
-store the key"), which defers that message only.
+address of undecodable bytes). Keys never have them (``KeyBuilder`` makes
+every key storable); any other such text raises ``StoreError`` ("cannot
+store the key").
 
 Location and passwords: ``location`` is a libpq URL,
 ``postgresql://user@host:port/dbname`` (or ``postgres://``) with any libpq

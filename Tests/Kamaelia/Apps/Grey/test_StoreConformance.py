@@ -306,6 +306,16 @@ def test_changing_the_key_mode_is_logged(location, opened, caplog):
                for r in caplog.records)
 
 
+def test_use_after_close_raises_and_close_is_idempotent(location):
+    import sqlite3
+    store = openStore(location)
+    store.check(IP, SENDER, RCPT, T0)
+    store.close()
+    store.close()
+    with pytest.raises((sqlite3.ProgrammingError, StoreError)):
+        store.check(IP, SENDER, RCPT, T0 + 3600)
+
+
 # -- hostile input --------------------------------------------------------------------
 
 @pytest.mark.parametrize("sender", ["<a\x00b@x>", "<a\udcffb@x>", "<" + "a" * 100000 + "@x>",
