@@ -316,6 +316,22 @@ def test_use_after_close_raises_and_close_is_idempotent(location):
         store.check(IP, SENDER, RCPT, T0 + 3600)
 
 
+def test_import_dbm_brings_in_kamaelia_grey_1_state_once(store, tmp_path):
+    import dbm
+    for name, entries in (("greylisted.dbm", {repr((IP, SENDER, "<a@x>")): str(T0 + 3600)}),
+                          ("attempters.dbm", {repr((IP, SENDER, "<a@x>")): str(T0),
+                                              repr((IP, SENDER, "<b@x>")): str(T0 + 5)})):
+        db = dbm.open(str(tmp_path / name), "c")
+        for key, value in entries.items():
+            db[key] = value
+        db.close()
+    assert store.importDbm(str(tmp_path)) == 2
+    assert store.lookup(IP, SENDER, "<a@x>") == Record(T0, T0 + 3600)
+    assert store.check(IP, SENDER, "<b@x>", T0 + 3605).reason == "passed"
+    assert store.importDbm(str(tmp_path)) == 0
+    assert store.lookup(IP, SENDER, "<b@x>") == Record(T0 + 5, T0 + 3605)
+
+
 # -- hostile input --------------------------------------------------------------------
 
 @pytest.mark.parametrize("sender", ["<a\x00b@x>", "<a\udcffb@x>", "<" + "a" * 100000 + "@x>",
