@@ -124,7 +124,7 @@ from Kamaelia.Apps.Grey.Networks import (
 )
 from Kamaelia.Apps.Grey.SMTPProtocol import hasRoute
 from Kamaelia.Apps.Grey.SMTPReplies import Reply
-from Kamaelia.Apps.Grey.Stores import GreylistStoreInterface, openStore
+from Kamaelia.Apps.Grey.Stores import STORE_ERRORS, GreylistStoreInterface, openStore
 from Kamaelia.Apps.Grey.Whitelists import ClientWhitelist, RecipientWhitelist
 
 __all__ = [
@@ -478,6 +478,10 @@ class GreylistPolicy:
         try:
             return self.store.checkMessage(envelope.clientAddress, _token(envelope.sender),
                                            [_token(r) for r in pending], now)
+        except STORE_ERRORS as error:
+            # The database is down, locked or slow: an operational fact, not a bug.
+            _log.error("greylist store unavailable (%s); deferring %s", error, envelope)
+            return None
         except Exception:
             _log.exception("greylist store failed for %s; deferring", envelope)
             return None

@@ -130,7 +130,7 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
     senderDomain,
     summaryOf,
 )
-from Kamaelia.Apps.Grey.Stores import isPostgresLocation
+from Kamaelia.Apps.Grey.Stores import StoreError, isPostgresLocation
 
 __all__ = ["PostgresStore", "StoreError", "SCHEMA_VERSION", "redactLocation",
            "recordedSettings"]
@@ -181,10 +181,6 @@ _STEPS: dict[int, tuple[str, ...]] = {
 _SCHEMA_LOCK = 0x4B47_5245_5953_4348
 
 T = TypeVar("T")
-
-
-class StoreError(RuntimeError):
-    """The database could not do what was asked (down, slow, or refused the data)."""
 
 
 def redactLocation(location: str) -> str:

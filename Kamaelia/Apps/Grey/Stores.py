@@ -34,11 +34,13 @@ the stores' ``repr`` and ``stats()["path"]``) show it as ``***``; put it in
 ``~/.pgpass``, ``PGPASSFILE`` or a file named by ``?passfile=`` instead.
 
 Errors: a store raises an exception when the database fails
-(``sqlite3.Error``, ``PostgresStore.StoreError``); callers defer the message.
+(``sqlite3.Error``, or ``StoreError`` from PostgreSQL); callers defer the
+message. ``STORE_ERRORS`` is the tuple of both, for an ``except``.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Optional, Protocol
 
@@ -57,7 +59,14 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
 )
 
 __all__ = ["GreylistStoreInterface", "openStore", "isPostgresLocation",
-           "describeLocation"]
+           "describeLocation", "StoreError", "STORE_ERRORS"]
+
+
+class StoreError(RuntimeError):
+    """The database could not do what was asked (down, slow, or refused the data)."""
+
+
+STORE_ERRORS = (sqlite3.Error, StoreError)
 
 _SCHEMES = ("postgresql://", "postgres://")
 
