@@ -293,7 +293,7 @@ class Supervisor:
                       len(self.workers), name)
             self._beginStopping(State.DRAINING, signum)
         elif self.state is not State.KILLING:
-            self._killAll("a second %s" % name)
+            self._killAll("%s while stopping" % name)
 
     def _beginStopping(self, state: State, signum: int) -> None:
         self.state = state
@@ -305,7 +305,8 @@ class Supervisor:
 
     def _killAll(self, why: str) -> None:
         _log.warning("%s: killing %d workers", why, len(self.workers))
-        self.state = State.KILLING
+        if self.state is State.DRAINING:
+            self.state = State.KILLING        # a supervisor that gave up still did
         self._killAt = None
         self._sendAll(signal.SIGKILL)
 

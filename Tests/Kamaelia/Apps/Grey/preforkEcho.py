@@ -2,7 +2,7 @@
 
 Run (by the tests)::
 
-    python preforkEcho.py --workers 2 --state DIR [--unix PATH] [--fail-at-start]
+    python preforkEcho.py --workers 2 --state DIR [--unix PATH] [--fail-at-start 0,1]
                           [--drain-timeout SECONDS]
 
 The parent opens the listening socket (TCP on 127.0.0.1, any free port, or
@@ -68,7 +68,7 @@ def mark(state, what):
 
 def worker(args):
     def runWorker(index, listener):
-        if args.fail_at_start:
+        if str(index) in args.fail_at_start.split(","):
             raise RuntimeError("worker %d cannot start (as the test asked)" % index)
         inherited = [signal.getsignal(signum) for signum in
                      (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGCHLD)]
@@ -98,7 +98,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--state", required=True)
     parser.add_argument("--unix", default="")
-    parser.add_argument("--fail-at-start", action="store_true")
+    parser.add_argument("--fail-at-start", default="",
+                        help="comma-separated worker indexes that fail as they start")
     parser.add_argument("--drain-timeout", type=float, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,

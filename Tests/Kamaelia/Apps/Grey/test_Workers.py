@@ -117,15 +117,31 @@ class PreforkServer:
                              % (MAX_CONNECTIONS, sorted(seen), sorted(wanted)))
 
     def kill(self):
-        """Kill this test's processes (the supervisor and the workers it reported), by pid."""
-        for pid in [self.process.pid] + sorted(self.marked("started")):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                continue
+        """Kill what is left of this test's processes, by pid, never a pid that may be reused.
+
+        A supervisor that exited by itself reaped all its workers first: nothing is left.
+        Otherwise it is stopped (SIGSTOP) so that it reaps no one meanwhile: the workers it
+        has not reported exited are then alive or unreaped, and their pids still theirs.
+        """
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGSTOP)
+            self.waitFor(self._parentStopped, "the supervisor to stop")
+            for pid in sorted(self.workers()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+            self.process.kill()
         self.process.wait(DEADLINE)
         self.process.stdout.close()
         self.errors.close()
+
+    def _parentStopped(self):
+        try:
+            with open("/proc/%d/stat" % self.process.pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] in ("T", "Z")
+        except FileNotFoundError:
+            return True
 
 
 @pytest.fixture
@@ -240,13 +256,25 @@ def test_a_drain_that_outlasts_drainTimeout_ends_in_a_kill(prefork):
 
 
 def test_workers_that_fail_at_start_make_the_supervisor_give_up_with_status_1(prefork):
-    server = prefork("--workers", "2", "--fail-at-start")
+    server = prefork("--workers", "2", "--fail-at-start", "0,1")
     assert server.exitStatus() == 1
     log = server.log()
     assert "giving up" in log
     assert "RuntimeError: worker 0 cannot start" in log
     starts = len(re.findall(r"worker \d started", log))
     assert 2 <= starts <= 2 * 3, "the supervisor forked %d times" % starts
+
+
+def test_one_slot_failing_at_start_stops_the_healthy_workers_too_with_status_1(prefork):
+    server = prefork("--workers", "2", "--fail-at-start", "1")
+    assert server.exitStatus() == 1
+    healthy = server.marked("started")
+    assert len(healthy) == 1, "only worker 0 can start"
+    assert server.marked("term") == healthy, "the healthy worker was not asked to stop"
+    assert server.marked("exited") >= healthy
+    log = server.log()
+    assert "RuntimeError: worker 1 cannot start" in log and "giving up" in log
+    assert "RuntimeError: worker 0" not in log
 
 
 def test_workers_on_a_unix_socket_share_it_and_the_parent_removes_it(prefork, tmp_path):
