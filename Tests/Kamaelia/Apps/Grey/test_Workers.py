@@ -54,8 +54,20 @@ class PreforkServer:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s; log:\n%s" % (message, self.log()))
+                raise AssertionError("timed out waiting for %s; process states %s; log:\n%s"
+                                     % (message, self.states(), self.log()))
             time.sleep(0.01)
+
+    def states(self):
+        """pid -> the kernel's state letter (R, S, T...) of the supervisor and its workers."""
+        states = {}
+        for pid in [self.process.pid] + sorted(self.workers()):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    states[pid] = f.read().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                states[pid] = "gone"
+        return states
 
     def marked(self, what):
         """The pids that left a ``what-PID`` file."""
@@ -78,7 +90,8 @@ class PreforkServer:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError("the supervisor did not exit; log:\n%s" % self.log()) from None
+            raise AssertionError("the supervisor did not exit; process states %s; log:\n%s"
+                                 % (self.states(), self.log())) from None
 
     # -- talking ----------------------------------------------------------------------
 
@@ -137,11 +150,7 @@ class PreforkServer:
         self.errors.close()
 
     def _parentStopped(self):
-        try:
-            with open("/proc/%d/stat" % self.process.pid) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] in ("T", "Z")
-        except FileNotFoundError:
-            return True
+        return self.states()[self.process.pid] in ("T", "Z", "gone")
 
 
 @pytest.fixture
