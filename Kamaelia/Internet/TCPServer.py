@@ -101,7 +101,8 @@ def _family(host):
     return socket.AF_INET6 if host and ":" in host else socket.AF_INET
 
 
-REUSE_PORT = (socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", 15), 1)
+REUSE_PORT = (socket.SOL_SOCKET, socket.SO_REUSEPORT, 1) if hasattr(socket, "SO_REUSEPORT") \
+    else None
 
 
 def makeTCPServerPort(port=None, HOST=None, minrange=2000, maxrange=50000,
@@ -123,24 +124,26 @@ def openListener(port, host="", socketOptions=None, reusePort=False, backlog=DEF
     For a process that opens the socket itself and hands it on, e.g. to
     workers it forks (``TCPServer(listener=...)``).
     """
-    options = _options(socketOptions)
-    if reusePort:
-        options.append(REUSE_PORT)
-    sock, _port, error = _bind(port, host, 2000, 50000, backlog, options)
+    sock, _port, error = _bind(port, host, 2000, 50000, backlog, socketOptions, reusePort)
     if sock is None:
         raise OSError(getattr(error, "errno", None),
                       "cannot listen on %r port %r: %s" % (host or "*", port, error))
     return sock
 
 
-def _bind(port, host, minrange, maxrange, backlog, socketOptions):
+def _bind(port, host, minrange, maxrange, backlog, socketOptions, reusePort=False):
     host = host or ""
+    options = _options(socketOptions)
+    if reusePort:
+        if REUSE_PORT is None:
+            return None, None, OSError(errno.ENOPROTOOPT, "SO_REUSEPORT is not available here")
+        options.append(REUSE_PORT)
     candidates = [port] if port is not None else random.sample(range(minrange, maxrange), 20)
     lastError = None
     for candidate in candidates:
         sock = socket.socket(_family(host), socket.SOCK_STREAM)
         try:
-            for option in _options(socketOptions):
+            for option in options:
                 sock.setsockopt(*option)
             if _family(host) == socket.AF_INET6 and host == "::":
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -236,10 +239,8 @@ class TCPServer(component):
         SO_REUSEPORT if ``reusePort``). Subclasses replace it to listen
         elsewhere; the socket returned must be listening and non-blocking.
         """
-        options = _options(self.socketOptions)
-        if self.reusePort:
-            options.append(REUSE_PORT)
-        return _bind(self.requestedPort, self.host, 2000, 50000, self.backlog, options)
+        return _bind(self.requestedPort, self.host, 2000, 50000, self.backlog, self.socketOptions,
+                     self.reusePort)
 
     def listenAddress(self):
         """Where this server listens (or tried to), for messages."""
