@@ -147,3 +147,16 @@ def test_openListener_gives_a_listening_socket_or_says_why_not():
             openListener(port, "127.0.0.1")
     finally:
         sock.close()
+
+
+def test_reusePort_where_the_system_has_no_SO_REUSEPORT_is_a_clear_bind_error(monkeypatch):
+    import errno
+
+    import Kamaelia.Internet.TCPServer as module
+
+    monkeypatch.setattr(module, "REUSE_PORT", None)
+    server = TCPServer(listenport=0, host="127.0.0.1", reusePort=True)
+    assert server.listener is None and server.bindError.errno == errno.ENOPROTOOPT
+    assert "SO_REUSEPORT" in str(server.bindError)
+    with pytest.raises(OSError, match="SO_REUSEPORT is not available"):
+        module.openListener(0, "127.0.0.1", reusePort=True)
