@@ -598,10 +598,12 @@ class Supervised(object):
         if config["mode"] == "policy" and config["policy_socket"]:
             listeners["main"] = bindUnixSocket(config["policy_socket"], PolicyServer.socketMode)
         else:
-            listeners["main"] = openListener(config["port"], config["listen_address"])
+            listeners["main"] = openListener(config["port"], config["listen_address"],
+                                             socketOptions=GreylistServer.socketOptions)
         if config["metrics_listen"]:
             host, port = parseListenAddress(config["metrics_listen"])
-            listeners["metrics"] = openListener(port, host)
+            listeners["metrics"] = openListener(port, host,
+                                                socketOptions=GreylistServer.socketOptions)
         return listeners
 
     def run(self):
@@ -627,7 +629,7 @@ class Supervised(object):
                   else "%s:%d" % listeners["main"].getsockname()[:2])
         try:
             return Supervisor(config["workers"], self.runWorker, listeners["main"],
-                              onWorkerExit=onExit).run()
+                              onWorkerExit=onExit, drainTimeout=DRAIN_GRACE + 10).run()
         finally:
             for sock in listeners.values():
                 sock.close()
