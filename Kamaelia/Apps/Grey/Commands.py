@@ -20,7 +20,8 @@ How does it work?
 ``stats(config, out)`` opens the configured store (``greylist_db``, with the
 configuration's timings, key mode, privacy and auto-whitelist settings, as
 the server would), writes ``StatusPage.statsReport`` to ``out`` and closes
-it: 0, or 1 with the reason on stderr if the store cannot be read.
+it: 0, or 1 with the reason on stderr if the store cannot be read (an
+SQLite file that does not exist is not created: that is an error too).
 
 ``migrateStore(config, source, target)`` is ``StoreMigration.runMigration``:
 0 when done, 1 on a database error, 2 when refused (different key modes or
@@ -28,12 +29,13 @@ privacy settings). Locations are shown with their passwords hidden.
 """
 
 import logging
+import os
 import sys
 import time
 
 from Kamaelia.Apps.Grey import StatusPage, StoreMigration
 from Kamaelia.Apps.Grey.Policy import PolicySettings
-from Kamaelia.Apps.Grey.Stores import describeLocation
+from Kamaelia.Apps.Grey.Stores import describeLocation, isPostgresLocation
 
 _log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ def stats(config, out=None, clock=time.time):
     """Write the greylist's summary and last 24 hours to ``out``; the exit status."""
     out = out or sys.stdout
     location = config["greylist_db"]
+    if not isPostgresLocation(location) and not os.path.exists(location):
+        sys.stderr.write("kamaelia-grey: no greylist at %s (greylist_db)\n" % location)
+        return 1
     try:
         store = PolicySettings.fromConfig(config).openStore(location)
         try:

@@ -228,3 +228,12 @@ def test_stats_says_why_when_the_store_cannot_be_read(grey, e2e, tmp_path):
     result = runProgram(["--config", g.configPath, "stats"], e2e)
     assert result.returncode == 1
     assert "cannot read the greylist postgresql://nobody@127.0.0.1" in result.stderr
+
+
+def test_stats_never_creates_a_greylist(grey, e2e, tmp_path):
+    missing = tmp_path / "nothing-here.sqlite"
+    g = grey(None, start=False, greylist_db=str(missing))
+    result = runProgram(["--config", g.configPath, "stats"], e2e)
+    assert result.returncode == 1
+    assert "no greylist at %s" % missing in result.stderr
+    assert not missing.exists()
