@@ -693,17 +693,22 @@ class scheduler(microprocess):
         return runqueue, self._runqueue
 
     def _finishCycle(self, survivors, canblock):
-        if self._foreign or self._timers or self._io or self._stopRequested or not survivors:
+        """The end of every cycle: what was woken joins the next run queue.
+
+        The common case -- microprocesses still runnable, and no timer, I/O,
+        cross-thread call, stop or wake-up bookkeeping pending -- is only
+        that merge; anything else goes through ``_endOfCycle``, which may
+        block when nothing is runnable and ``canblock``.
+        """
+        if (self._foreign or self._timers or self._io or self._stopRequested
+                or self._wokenActive or not (survivors or self._woken)):
             self._endOfCycle(survivors, canblock)
-        else:
-            if self._woken:
-                survivors.extend(self._woken)
-                self._woken = []
-            if self._wokenActive:
-                self._wokenActive.clear()
+        elif self._woken:
+            survivors.extend(self._woken)
+            self._woken = []
 
     def _cycleFast(self, canblock):
-        """Run one cycle (no yields)."""
+        """Run one cycle (no yields): the cycle ``runThreads`` and ``runCycle`` run."""
         runqueue, survivors = self._startCycle()
         self._runSteps(runqueue, survivors)
         self._finishCycle(survivors, canblock)
@@ -784,31 +789,14 @@ class scheduler(microprocess):
     def runThreads(self, slowmo=0):
         """Run until every microprocess has ended, blocking (not spinning) when idle."""
         saved = self._enter()
-        runSteps = self._runSteps
-        wallclock = self.wallclock
-        threads = self.threads
+        cycle = self._cycleFast
+        over = self._over
         try:
             while True:
                 if slowmo:
                     time.sleep(slowmo)
-                # One cycle, as _cycleFast, with the common case inline.
-                self._cycleNumber += 1
-                self.time = wallclock()
-                runqueue = self._runqueue
-                self._runqueue = survivors = []
-                runSteps(runqueue, survivors)
-                if (self._foreign or self._timers or self._io or self._stopRequested
-                        or self._wokenActive or not (survivors or self._woken)):
-                    self._endOfCycle(survivors, True)
-                    if self._over():
-                        return
-                elif self._woken:
-                    if survivors:
-                        survivors.extend(self._woken)
-                    else:
-                        self._runqueue = self._woken
-                    self._woken = []
-                if not threads and not self.extra:
+                cycle(True)
+                if over():
                     return
         finally:
             self._leave(saved)
