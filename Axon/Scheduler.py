@@ -828,34 +828,45 @@ class scheduler(microprocess):
             survivors.extend(m for m in rest if m in self.threads)
 
     def _endOfCycle(self, survivors, canblock):
-        foreign = self._foreign
-        while foreign:
-            fn, args = foreign.popleft()
-            fn(*args)
+        """The slow end of a cycle, in named parts: the cross-thread queue, the
+        timers due, the I/O ready, the merge of what was woken, and -- when
+        nothing is runnable and ``canblock`` -- the wait for the next event."""
+        self._runForeign()
         if self._timers:
             self._runTimers()
         if self._io:
             self._ioCountdown -= 1
             if self._ioCountdown <= 0 or not (survivors or self._woken):
                 self._pollIO(0)
-        woken = self._woken
-        if woken:
-            survivors.extend(woken)
-            self._woken = []
+        self._mergeWoken(survivors)
         if self._wokenActive:
             self._wokenActive.clear()
         if not survivors and canblock and (self.threads or self.extra) and not self._stopRequested:
-            while not (self._woken or self._stopRequested or self._foreign):
-                if not self.threads and not self.extra:
-                    break
-                self._waitForEvents()
-                if self._timers:
-                    self._runTimers()
-            while foreign:
-                fn, args = foreign.popleft()
-                fn(*args)
+            self._waitUntilRunnable()
+            self._runForeign()
+            self._mergeWoken(survivors)
+
+    def _runForeign(self):
+        """Run the calls other threads queued (``callSoonThreadsafe`` and wake-ups)."""
+        foreign = self._foreign
+        while foreign:
+            fn, args = foreign.popleft()
+            fn(*args)
+
+    def _mergeWoken(self, survivors):
+        """What was woken this cycle joins the next run queue."""
+        if self._woken:
             survivors.extend(self._woken)
             self._woken = []
+
+    def _waitUntilRunnable(self):
+        """Block in the I/O wait (up to the next timer) until something is runnable."""
+        while not (self._woken or self._stopRequested or self._foreign):
+            if not self.threads and not self.extra:
+                break
+            self._waitForEvents()
+            if self._timers:
+                self._runTimers()
 
     def _stopEverything(self):
         self._stopRequested = False
