@@ -643,7 +643,6 @@ class Supervised(object):
         for handler in list(root.handlers):       # the parent's; serve() sets up the worker's
             root.removeHandler(handler)
         listeners = dict(self.openedListeners, main=listener)
-        _log.info("worker %d (pid %d) starting", index, os.getpid())
         return serve(copy.deepcopy(self.config), self.path, self.args, listeners, pidFile="")
 
 
