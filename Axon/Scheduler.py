@@ -70,8 +70,12 @@ threads: ``callLater(delay, fn, *args)`` / ``callAt(when, fn, *args)``
 return a handle with ``cancel()``; ``addReader(fileobj, fn, *args)``,
 ``addWriter``, ``removeReader`` and ``removeWriter`` watch a file or socket
 with the ``selectors`` module (epoll on Linux) and call ``fn`` in the
-scheduler's thread while it is ready. The clock is the attribute
-``clock`` (``time.monotonic`` by default), which tests may replace.
+scheduler's thread while it is ready. Time comes from one clock:
+``clock()`` (``time.monotonic`` by default) for timers and timeouts, and
+``wallclock()`` (``time.time``) for ``self.time`` and what components
+stamp; ``useClock(c)`` replaces both with one object -- ``c()`` is the
+monotonic reading and ``c.wallclock()``, if it has one, the wall-clock
+reading -- as ``Axon.Testing.FakeClock`` is.
 
 Termination: ``runThreads`` returns when every microprocess has ended (or
 ``stop()`` was called on the scheduler, which stops every microprocess left).
@@ -239,6 +243,12 @@ class scheduler(microprocess):
         self._exceptionCaught = None
 
     # -- registration, waking and pausing -----------------------------
+
+    def useClock(self, clock):
+        """Take all time from ``clock`` (see the module documentation); returns self."""
+        self.clock = clock
+        self.wallclock = getattr(clock, "wallclock", clock)
+        return self
 
     def _foreignThread(self):
         owner = self._ownerThread

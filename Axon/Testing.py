@@ -125,9 +125,7 @@ class ComponentHarness(object):
         previous = scheduler.run
         sched = scheduler()
         scheduler.run = previous
-        sched.clock = self.clock
-        sched.wallclock = getattr(self.clock, "wallclock", self.clock)
-        return sched
+        return sched.useClock(self.clock)
 
     # -- input ------------------------------------------------------------------
 

@@ -731,6 +731,22 @@ def test_the_clock_attribute_is_replaceable():
     assert s.nextTimerDue() is None
 
 
+def test_one_clock_object_gives_timers_and_the_wall_clock():
+    from Axon.Testing import FakeClock
+    clock = FakeClock(start=50.0, epoch=1_000_000.0)
+    s = scheduler().useClock(clock)
+    fired = []
+    s.callLater(5, fired.append, "due")
+    Sleeper().activate(s)
+    s.runCycle()
+    assert s.time == 1_000_050.0 and fired == []
+    clock.advance(5)
+    s.runCycle()
+    assert fired == ["due"] and s.time == 1_000_055.0
+    plain = scheduler().useClock(lambda: 7.0)
+    assert plain.clock() == plain.wallclock() == 7.0
+
+
 def test_an_idle_scheduler_waiting_for_a_timer_uses_almost_no_CPU(runScheduler):
     def setup(s, log, comp):
         s.callLater(0.5, lambda: (log.append("done"), comp.unpause()))
