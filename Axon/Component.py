@@ -247,6 +247,24 @@ class component(microprocess):
         while self.dataReady(boxname):
             yield self.recv(boxname)
 
+    def sendWhenRoom(self, message, boxname="outbox", giveUp=None):
+        """Generator (``yield from``): send ``message``, pausing while its destination is full.
+
+        The component sleeps until the receiver takes something from the
+        full inbox (back-pressure instead of ``noSpaceInBox``). ``giveUp``,
+        a callable, is asked before each wait: once it returns true the
+        message is dropped. Returns True if the message was sent.
+        """
+        while True:
+            try:
+                self.send(message, boxname)
+                return True
+            except noSpaceInBox:
+                if giveUp is not None and giveUp():
+                    return False
+                self.pause()
+                yield 1
+
     def send(self, message, boxname="outbox"):
         """Deliver ``message`` now through outbox ``boxname``."""
         box = self.outboxes[boxname]

@@ -736,3 +736,36 @@ def test_anyReady_asks_dataReady_so_an_override_is_used():
     assert plain.anyReady() is False
     plain._deliver("x", "control")
     assert plain.anyReady() == "control"
+
+
+def test_sendWhenRoom_waits_for_room_then_sends_or_gives_up():
+    from Axon.Scheduler import scheduler
+    s = scheduler()
+    receiver = component()
+    receiver.setInboxSize("inbox", 1)
+    results, stop = [], []
+
+    class Sender(component):
+        def main(self):
+            for n in range(3):
+                results.append((yield from self.sendWhenRoom(n, "outbox",
+                                                             lambda: bool(stop))))
+
+    sender = Sender()
+    sender.link((sender, "outbox"), (receiver, "inbox"))
+    sender.activate(s)
+    for _ in range(5):
+        s.runCycle()
+    assert results == [True] and receiver.recv("inbox") == 0
+    for _ in range(5):
+        s.runCycle()
+    assert results == [True, True] and receiver.dataReady("inbox")
+    stop.append(True)
+    for _ in range(5):
+        s.runCycle()
+    assert results == [True, True]          # asleep: giveUp is asked when it wakes
+    sender._deliver("wake up", "control")
+    for _ in range(5):
+        s.runCycle()
+    assert results == [True, True, False]
+    assert receiver.recv("inbox") == 1 and not receiver.dataReady("inbox")

@@ -178,16 +178,14 @@ class BackendRelay(object):
 
     def sendBytes(self, data):
         """Generator: send bytes to the server, waiting while its queue is full; False if it is gone."""
-        owner = self.owner
-        while self.up:
-            try:
-                owner.send(data, "tcp_outbox")
-                return True
-            except noSpaceInBox:
-                self.absorb()
-                owner.pause()
-                yield 1
-        return False
+        if not self.up:
+            return False
+        return (yield from self.owner.sendWhenRoom(data, "tcp_outbox", self._downNow))
+
+    def _downNow(self):
+        """While waiting to send: take in what the server said; True once it is gone."""
+        self.absorb()
+        return not self.up
 
     def command(self, line, timeout=None):
         """Generator: send a command line; its reply, or None if the server failed."""

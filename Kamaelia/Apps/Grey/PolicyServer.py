@@ -374,14 +374,12 @@ class PolicyHandler(component):
 
     def _send(self, answer: bytes):
         """Generator: send ``answer``, waiting while the connection's queue is full."""
-        while not self._gone:
-            try:
-                self.send(answer, "outbox")
-                return
-            except noSpaceInBox:
-                self.pause()
-                yield 1
-                self._checkControl()
+        if not self._gone:
+            yield from self.sendWhenRoom(answer, "outbox", self._goneNow)
+
+    def _goneNow(self) -> bool:
+        self._checkControl()
+        return self._gone
 
     def main(self):
         settings = self.currentSettings()

@@ -204,14 +204,12 @@ class StatusHandler(component):
 
     def _send(self, data: bytes):
         """Generator: send ``data``, waiting while the connection's queue is full."""
-        while not self._gone:
-            try:
-                self.send(data, "outbox")
-                return
-            except noSpaceInBox:
-                self.pause()
-                yield 1
-                self._checkControl()
+        if not self._gone:
+            yield from self.sendWhenRoom(data, "outbox", self._goneNow)
+
+    def _goneNow(self) -> bool:
+        self._checkControl()
+        return self._gone
 
     def main(self):
         try:
