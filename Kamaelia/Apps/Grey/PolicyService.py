@@ -100,6 +100,7 @@ import threading
 
 from Kamaelia.Apps.Grey import SMTPReplies
 from Kamaelia.Apps.Grey.Policy import DEFER, Decision, outcomesOf
+from Kamaelia.Apps.Grey.Stores import STORE_ERRORS
 from Kamaelia.Util.ThreadedWorker import ThreadedWorker, WorkerTimeout
 
 _log = logging.getLogger(__name__)
@@ -202,6 +203,9 @@ class PolicyService(ThreadedWorker):
             with self._storeLock:
                 for hour, counts in sorted(tally.items()):
                     store.countOutcomes(counts, hour)
+        except STORE_ERRORS as error:
+            _log.error("cannot record the greylist history (%s); %d hours of counts lost",
+                       error, len(tally))
         except Exception:
             _log.exception("cannot record the greylist history; %d hours of counts lost",
                            len(tally))
@@ -235,6 +239,9 @@ class PolicyService(ThreadedWorker):
         try:
             with self._storeLock:
                 expired = store.expire(now)
+        except STORE_ERRORS as error:
+            _log.error("greylist expiry failed (%s); it is tried again in an hour", error)
+            return
         except Exception:
             _log.exception("greylist expiry failed")
             return
