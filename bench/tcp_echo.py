@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """
-TCP echo through Kamaelia's ServerCore against an asyncio streams echo server
-=============================================================================
+TCP echo through Kamaelia's ServerCore against asyncio streams, on asyncio's loop and on uvloop
+==============================================================================================
 
 Run::
 
-    python3 bench/tcp_echo.py            # full run: 100, 1,000, 10,000 connections, ~4 minutes
-    python3 bench/tcp_echo.py --quick    # smoke run: 100 and 1,000 connections, ~15 seconds
+    python3 bench/tcp_echo.py            # full run: 100, 1,000, 10,000 connections, ~6 minutes
+    python3 bench/tcp_echo.py --quick    # smoke run: 100 and 1,000 connections, ~25 seconds
     python3 bench/tcp_echo.py --counts 100,2000 --duration 3 --rounds 2
+
+The uvloop column needs uvloop (``.venv/bin/pip install -e '.[bench]'``, or
+``pip install uvloop``); without it the script says so and measures the
+other two.
 
 Everything is on the loopback interface (127.0.0.1) and every loop is
 bounded in time.
@@ -16,8 +20,10 @@ What is measured
 ----------------
 Each measurement starts a fresh server process -- either
 ``ServerCore(protocol=EchoProtocol)`` on the Axon scheduler, or
-``asyncio.start_server`` with a handler doing ``read``/``write``/``drain`` --
-and a separate load-generator process. The load generator (a plain
+``asyncio.start_server`` with a handler doing ``read``/``write``/``drain``,
+run by ``asyncio.run`` (asyncio's own event loop) or by ``uvloop.run`` (the
+same streams code on uvloop's libuv loop) -- and a separate load-generator
+process. The load generator (a plain
 ``select.epoll`` loop, the cheapest client Python can run, so that the
 server and not the client is the bottleneck) opens N connections, checks one
 echo on each, then for a fixed time keeps exactly one 64-byte request in
@@ -36,7 +42,7 @@ request goes out on that connection. Reported per server:
   to what it was before the connections) and has stopped using CPU (its CPU
   time last rose; 10 ms resolution).
 
-Rounds alternate Kamaelia and asyncio (the order flips every round) so both
+Rounds alternate the servers (the order turns every round) so all
 see the same machine conditions; the tables show best-of-rounds (highest
 round trips/s, lowest CPU per round trip, memory and times; see
 ``report``). With two or more CPUs the
@@ -49,7 +55,10 @@ does not allow N connections (N descriptors in the server and N in the
 client), the run says so and measures the largest count that fits instead.
 
 DESIGN.md target: TCP echo through ``ServerCore`` at least asyncio's stream
-echo round trips per second, and 10,000 concurrent connections held.
+echo round trips per second, and 10,000 concurrent connections held. Issue
+12's target: at least uvloop's round trips per second at 100 and 1,000
+connections (printed under each table; ``--rows-json FILE`` writes those
+rows for ``bench/issue12.py``).
 """
 
 import argparse
@@ -64,6 +73,11 @@ import subprocess
 import sys
 import time
 
+# The repository's Axon and Kamaelia for the server role, installed or not.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(1, ROOT)
+
 HOST = "127.0.0.1"
 MESSAGE_SIZE = 64
 DESCRIPTOR_MARGIN = 64
@@ -71,6 +85,10 @@ CONNECT_CONCURRENCY = 256
 CONNECT_DEADLINE = 120.0
 TEARDOWN_DEADLINE = 180.0
 QUIET = 0.5   # seconds without server CPU use that mark the end of teardown
+READ_DEADLINE = CONNECT_DEADLINE + 60.0   # the longest any child may take to report
+KINDS = ("kamaelia", "asyncio", "uvloop")
+NOISY = 0.2   # cores used by other processes during a window that make it suspect
+LABELS = {"kamaelia": "Kamaelia", "asyncio": "asyncio", "uvloop": "uvloop"}
 
 
 def raiseDescriptorLimit():
@@ -126,7 +144,8 @@ def runKamaeliaServer():
     scheduler.run.runThreads()
 
 
-def runAsyncioServer():
+def runAsyncioServer(useUvloop=False):
+    """The baseline: asyncio streams, on asyncio's own loop or on uvloop's."""
     import asyncio
 
     settleAllocator()
@@ -149,7 +168,20 @@ def runAsyncioServer():
         announce(port=server.sockets[0].getsockname()[1])
         await server.serve_forever()
 
-    asyncio.run(serve())
+    if useUvloop:
+        import uvloop
+        uvloop.run(serve())
+    else:
+        asyncio.run(serve())
+
+
+def uvloopAvailable():
+    import importlib.util
+    return importlib.util.find_spec("uvloop") is not None
+
+
+UVLOOP_HINT = ("uvloop is not installed: `.venv/bin/pip install -e '.[bench]'` (or "
+               "`pip install uvloop`) adds it; the uvloop column is skipped")
 
 
 # -- the load generator ------------------------------------------------------------
@@ -322,7 +354,11 @@ def descriptorCount(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def readMessage(proc, what):
+def readMessage(proc, what, deadline=READ_DEADLINE):
+    """The next JSON line from ``proc``'s stdout, waiting at most ``deadline`` seconds."""
+    ready, _, _ = select.select([proc.stdout], [], [], deadline)
+    if not ready:
+        raise RuntimeError("no report from the %s within %.0f s" % (what, deadline))
     line = proc.stdout.readline()
     if not line:
         raise RuntimeError("%s exited without reporting (exit status %s)" % (what, proc.poll()))
@@ -340,7 +376,7 @@ def stopProcess(proc):
 
 
 def measure(kind, count, duration):
-    """One measurement of ``kind`` ("kamaelia" or "asyncio") with ``count`` connections."""
+    """One measurement of ``kind`` ("kamaelia", "asyncio" or "uvloop") with ``count`` connections."""
     me = os.path.abspath(__file__)
     server = subprocess.Popen([sys.executable, me, "--role", kind + "-server"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
@@ -426,10 +462,13 @@ def feasibleCount(requested, limit):
 def orchestrate(args):
     limit = raiseDescriptorLimit()
     counts = [int(c) for c in args.counts.split(",")]
+    kinds = [k for k in KINDS if k != "uvloop" or uvloopAvailable()]
     print("Python %s, %d CPUs, Linux %s, RLIMIT_NOFILE %d, %d-byte messages, "
-          "%.0f s windows, best of %d rounds"
+          "%.0f s windows, best of %d rounds; servers: %s"
           % (sys.version.split()[0], os.cpu_count(), os.uname().release, limit,
-             MESSAGE_SIZE, args.duration, args.rounds))
+             MESSAGE_SIZE, args.duration, args.rounds, ", ".join(LABELS[k] for k in kinds)))
+    if "uvloop" not in kinds:
+        print(UVLOOP_HINT)
     sys.stdout.flush()
     results = {}
     for requested in counts:
@@ -438,10 +477,11 @@ def orchestrate(args):
             print("cannot hold %s connections: RLIMIT_NOFILE hard limit is %d per process "
                   "(server and client each need one descriptor per connection); "
                   "measuring %s instead" % (format(requested, ","), limit, format(count, ",")))
-        rows = {"kamaelia": [], "asyncio": []}
+        rows = {kind: [] for kind in kinds}
         for r in range(args.rounds):
-            order = ("kamaelia", "asyncio") if r % 2 == 0 else ("asyncio", "kamaelia")
-            for kind in order:
+            # The order turns every round, so each server runs first, second and last.
+            shift = r % len(kinds)
+            for kind in kinds[shift:] + kinds[:shift]:
                 result = measure(kind, count, args.duration)
                 if "error" in result:
                     print("%s, %s connections, round %d FAILED: %s"
@@ -454,7 +494,45 @@ def orchestrate(args):
                 sys.stdout.flush()
         results[count] = rows
         report(count, rows)
+    if args.rows_json:
+        with open(args.rows_json, "w") as f:
+            json.dump(issueRows(results, args), f)
     return results
+
+
+def issueRows(results, args):
+    """Issue 12's rows: round trips/s through ServerCore against uvloop streams (target 1x)."""
+    command = "python3 bench/tcp_echo.py" + (" --quick" if args.quick else "") \
+        + " --counts %s" % args.counts
+    out = []
+    for count, rows in results.items():
+        best = {kind: max((r["rate"] for r in rs), default=None) for kind, rs in rows.items()}
+        ours, asyn, uv = best.get("kamaelia"), best.get("asyncio"), best.get("uvloop")
+        row = {"figure": "TCP echo through ServerCore, %s connections (round trips/s)"
+                         % format(count, ","),
+               "target": ">= 1x uvloop", "command": command,
+               "ours": "%.0f/s" % ours if ours else "FAILED"}
+        asyncText = "asyncio streams %.0f/s" % asyn if asyn else "asyncio FAILED"
+        if uv and ours:
+            row["baseline"] = "uvloop streams %.0f/s (%s)" % (uv, asyncText)
+            # Server CPU per round trip depends less on what else the machine runs.
+            cpu = {kind: min(r["cpuPerTrip"] for r in rs) for kind, rs in rows.items() if rs}
+            row["ratio"] = "%.2fx uvloop (%s asyncio); server CPU per round trip %.1f us, " \
+                "%.2fx uvloop's" % (ours / uv, "%.2fx" % (ours / asyn) if asyn else "-",
+                                   cpu["kamaelia"] * 1e6, cpu["kamaelia"] / cpu["uvloop"])
+            row["met"] = "met" if ours >= uv else "missed"
+        else:
+            row["baseline"] = asyncText + ("; uvloop not installed" if "uvloop" not in rows
+                                           else "; uvloop FAILED")
+            row["ratio"] = "%.2fx asyncio" % (ours / asyn) if ours and asyn else "-"
+            row["met"] = "not judged (no uvloop figure)"
+        noisy = [kind for kind, rs in rows.items() if rs and roundWith(rs, "rate", True)[
+            "othersShare"] > NOISY]
+        if noisy:
+            row["met"] += " (noisy: other processes used over %.1f of a core during the best " \
+                "%s round)" % (NOISY, "/".join(LABELS[k] for k in noisy))
+        out.append(row)
+    return out
 
 
 def roundWith(rows, key, higher):
@@ -468,28 +546,34 @@ def report(count, rows):
     Round trips/s is the best round's; the per-round-trip CPU split comes from
     the round with the least CPU per round trip; CPU shares and noise from the
     round with the most round trips/s; memory, setup and teardown are each
-    the lowest over the rounds.
+    the lowest over the rounds. The ratios are Kamaelia's figure divided by
+    each baseline's.
     """
+    kinds = list(rows)
+    baselines = [k for k in kinds if k != "kamaelia"]
     print()
-    print("%s concurrent connections (%d Kamaelia and %d asyncio rounds)"
-          % (format(count, ","), len(rows["kamaelia"]), len(rows["asyncio"])))
-    print("%-44s %14s %14s %8s" % ("", "Kamaelia", "asyncio", "ratio"))
+    print("%s concurrent connections (%s rounds)" % (format(count, ","), ", ".join(
+        "%d %s" % (len(rows[k]), LABELS[k]) for k in kinds)))
+    print("%-45s" % "" + "".join("%15s " % LABELS[k] for k in kinds)
+          + "".join("%10s" % ("vs " + LABELS[k]) for k in baselines))
     picks = {kind: {"rate": roundWith(rs, "rate", True), "cpu": roundWith(rs, "cpuPerTrip", False)}
              for kind, rs in rows.items()}
 
     def row(label, key, unit, scale=1.0, pick=None, fmt="%12.0f"):
-        values = []
-        for kind in ("kamaelia", "asyncio"):
+        values = {}
+        for kind in kinds:
             rs = rows[kind]
             if not rs:
-                values.append(float("nan"))
+                values[kind] = float("nan")
             elif pick is None:
-                values.append(min(r[key] for r in rs) * scale)
+                values[kind] = min(r[key] for r in rs) * scale
             else:
-                values.append(picks[kind][pick][key] * scale)
-        x, y = values
-        ratio = "%7.2fx" % (x / y) if y else "%8s" % "-"
-        print(("%-44s " + fmt + " %s " + fmt + " %s %s") % (label, x, unit, y, unit, ratio))
+                values[kind] = picks[kind][pick][key] * scale
+        x = values["kamaelia"]
+        text = "%-44s " % label + "".join((fmt + " %s ") % (values[k], unit) for k in kinds)
+        for k in baselines:
+            text += "%9.2fx" % (x / values[k]) if values[k] else "%10s" % "-"
+        print(text)
 
     row("round trips/s", "rate", "/s", pick="rate")
     row("server CPU per round trip (us)", "cpuPerTrip", "us", 1e6, "cpu", "%12.1f")
@@ -508,6 +592,10 @@ def report(count, rows):
             print("WARNING: %s server still had %d more descriptors than before the run "
                   "%.0f s after the clients closed" % (kind, max(r["leftover"] for r in rs),
                                                        TEARDOWN_DEADLINE))
+    if rows.get("uvloop") and rows.get("kamaelia"):
+        ratio = picks["kamaelia"]["rate"]["rate"] / picks["uvloop"]["rate"]["rate"]
+        print("issue 12 target: round trips/s at least 1x uvloop's: %.2fx, %s"
+              % (ratio, "met" if ratio >= 1 else "missed"))
     sys.stdout.flush()
 
 
@@ -518,8 +606,10 @@ def main():
     parser.add_argument("--duration", type=float, default=None, help="seconds per window")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--verbose", action="store_true", help="print every round")
+    parser.add_argument("--rows-json", help="write issue 12's rows to this file (JSON)")
     parser.add_argument("--role", default="orchestrate",
-                        choices=("orchestrate", "kamaelia-server", "asyncio-server", "load"),
+                        choices=("orchestrate", "kamaelia-server", "asyncio-server", "uvloop-server",
+                                 "load"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--connections", type=int, help=argparse.SUPPRESS)
@@ -531,6 +621,9 @@ def main():
     elif args.role == "asyncio-server":
         pinTo(0)
         runAsyncioServer()
+    elif args.role == "uvloop-server":
+        pinTo(0)
+        runAsyncioServer(useUvloop=True)
     elif args.role == "load":
         runLoad(args.port, args.connections, args.duration)
     else:
