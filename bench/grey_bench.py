@@ -22,9 +22,9 @@ Three kinds of process take part, each started fresh by this script:
   run it, with a configuration written to a temporary directory that relays
   to the sink and accepts the benchmark's mail without greylisting it
   (``allowed_senders = 127.0.0.1``, ``allowed_domains = example.org``), with
-  ``log_level = WARNING`` so that per-message INFO logging is not what is
-  measured (the result log, ``greylist_log``, is still written for every
-  message, as in production);
+  the default logging: ``log_level`` INFO (to standard error, here a file in
+  the temporary directory; ``--log-level`` changes it), the result log
+  ``greylist_log`` and the debug log ``greylist_debuglog``, as in production;
 * a **load generator** (its own process): an asyncio client speaking plain
   SMTP over N concurrent connections. Each connection reads the greeting,
   says EHLO, then sends M messages one after the other (MAIL, RCPT, DATA,
@@ -247,6 +247,7 @@ class Children(object):
 
     def __init__(self):
         self.procs = []
+        self.files = []
 
     def start(self, argv, **kw):
         proc = subprocess.Popen(argv, **kw)
@@ -258,6 +259,8 @@ class Children(object):
             if proc.poll() is None:
                 proc.kill()
             proc.wait(10)
+        for f in self.files:
+            f.close()
 
 
 def role(name, *extra):
@@ -311,7 +314,7 @@ def waitForSMTP(port, proc, deadline=START_DEADLINE):
     raise RuntimeError("the greylister did not greet on port %d within %.0f s" % (port, deadline))
 
 
-def writeConfig(directory, port, sinkPort, maxSessions):
+def writeConfig(directory, port, sinkPort, maxSessions, logLevel=None):
     settings = [
         ("port", port), ("listen_address", "127.0.0.1"), ("servername", "bench.test.local"),
         ("smtp_ip", "127.0.0.1"), ("smtp_port", sinkPort),
@@ -320,8 +323,9 @@ def writeConfig(directory, port, sinkPort, maxSessions):
         ("greylist_debuglog", os.path.join(directory, "greylist-debug.log")),
         ("maildir", os.path.join(directory, "Maildir")), ("import_dbm_dir", ""),
         ("max_sessions", maxSessions), ("max_message_size", 50_000_000),
-        ("log_level", "WARNING"),
     ]
+    if logLevel:
+        settings.append(("log_level", logLevel))
     lines = ["%s = %s" % item for item in settings]
     lines += ["allowed_senders:", "    127.0.0.1", "allowed_domains:", "    example.org"]
     path = os.path.join(directory, "greylist.conf")
@@ -371,12 +375,14 @@ def orchestrate(args):
                                   text=True)
             sinkPort = readJSON(sink, START_DEADLINE, "sink")["port"]
             port = freePort()
-            config = writeConfig(directory, port, sinkPort, args.sessions + 100)
+            config = writeConfig(directory, port, sinkPort, args.sessions + 100, args.log_level)
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+            stderr = open(os.path.join(directory, "stderr.log"), "wb")
+            children.files.append(stderr)
             grey = children.start([sys.executable, "-m", "Kamaelia.Apps.Grey.Application",
                                    "--config", config], cwd=directory, env=env,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
             waitForSMTP(port, grey)
             print("Python %s, %d CPUs, RLIMIT_NOFILE %d; sink: aiosmtpd %s"
                   % (sys.version.split()[0], os.cpu_count(), limit, aiosmtpdVersion()))
@@ -461,6 +467,8 @@ def main():
     parser.add_argument("--sessions", type=int, default=1000, help="idle sessions to hold")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per measurement (best kept)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--log-level", default=None,
+                        help="the greylister's log_level (default: its own default, INFO)")
     parser.add_argument("--port", type=int)
     parser.add_argument("--connections", type=int)
     parser.add_argument("--messages", type=int)
