@@ -276,7 +276,7 @@ def main():
     messages = 2000 if quick else 20000
     population = 20000 if quick else 100000
     command = "python3 bench/axon_bench.py" + (" --quick" if quick else "") + \
-        (" --issue12" if args.issue12 else "")
+        (" --issue12" if args.issue12 else "") + " --rounds %d" % rounds
     issueRows = []
 
     print("Python %s; best of %d rounds, each round Axon then asyncio" % (

@@ -57,7 +57,8 @@ ROOT = os.path.dirname(HERE)
 SECTIONS = {
     "grey": ("grey_cpu.py", ["--quick"], [], 120, 400),
     "axon": ("axon_bench.py", ["--quick", "--issue12", "--rounds", "5"], ["--issue12"], 60, 240),
-    "tcp": ("tcp_echo.py", ["--quick", "--counts", "100,1000"], ["--counts", "100,1000"],
+    "tcp": ("tcp_echo.py", ["--quick", "--rounds", "2", "--counts", "100,1000"],
+            ["--counts", "100,1000"],
             90, 300),
 }
 ORDER = ("grey", "axon", "tcp")   # the order of issue 12's table

@@ -503,7 +503,7 @@ def orchestrate(args):
 def issueRows(results, args):
     """Issue 12's rows: round trips/s through ServerCore against uvloop streams (target 1x)."""
     command = "python3 bench/tcp_echo.py" + (" --quick" if args.quick else "") \
-        + " --counts %s" % args.counts
+        + " --rounds %d --counts %s" % (args.rounds, args.counts)
     out = []
     for count, rows in results.items():
         best = {kind: max((r["rate"] for r in rs), default=None) for kind, rs in rows.items()}
