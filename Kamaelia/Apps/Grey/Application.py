@@ -29,8 +29,10 @@ How does it work?
    (``greylist_log``) and the debug log (``greylist_debuglog``, if set) are
    files, each debug line stamped with the time, the session id and the
    client's address. All file writing happens in a logging thread, never in
-   the scheduler's. SIGUSR1 reopens the log files (for logrotate without
-   ``copytruncate``).
+   the scheduler's; the sessions' result and debug lines reach it as plain
+   lines, without a ``LogRecord`` each, unless a program attached handlers
+   of its own to those loggers (``LogWriter``). SIGUSR1 reopens the log
+   files (for logrotate without ``copytruncate``).
 3. With no ``smtp_ip`` configured, an embedded ``MaildirServer`` is started
    on a loopback port and accepted mail is delivered into ``maildir``.
 4. Client names are looked up (``ClientNameService``, with ``dns_servers``,
@@ -63,7 +65,6 @@ How does it work?
 import argparse
 import copy
 import logging
-import logging.handlers
 import os
 import queue
 import shutil
@@ -76,11 +77,12 @@ import tempfile
 from Axon.CoordinatingAssistantTracker import coordinatingassistanttracker
 from Axon.Ipc import producerFinished
 from Axon.Scheduler import scheduler
-from Kamaelia.Apps.Grey import Commands, Config, StartupChecks, version
+from Kamaelia.Apps.Grey import Commands, Config, LogWriter, StartupChecks, version
 from Kamaelia.Apps.Grey.ClientNameService import ClientNameService
 from Kamaelia.Apps.Grey.GreyListingPolicy import GreyListingPolicy
 from Kamaelia.Apps.Grey.GreylistServer import GreylistServer
 from Kamaelia.Apps.Grey.HTTPProtocol import parseListenAddress
+from Kamaelia.Apps.Grey.LogWriter import Enqueue, LogFile, Writer
 from Kamaelia.Apps.Grey.MaildirServer import MaildirServer
 from Kamaelia.Apps.Grey.Metrics import Metrics, setUpMultiprocess, workerExited
 from Kamaelia.Apps.Grey.PeriodicWakeup import PeriodicWakeup
@@ -184,69 +186,13 @@ def applyOverrides(config, args):
             config["listen_address"] = POLICY_ADDRESS
 
 
-class _Enqueue(logging.handlers.QueueHandler):
-    """Hands records to the writer thread without copying them.
-
-    The message is formatted (and a traceback rendered) here, in the thread
-    that logged, so the record no longer refers to objects that may change;
-    the standard QueueHandler also copies every record, which at a debug
-    line per SMTP reply was a measurable share of the proxy's time.
-    """
-
-    def prepare(self, record):
-        record.msg = record.getMessage()
-        record.args = None
-        if record.exc_info:
-            if not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        return record
-
-
-class _LogFile(logging.FileHandler):
-    """A log file that is flushed by the writer thread once it has caught up."""
-
-    dirty = False
-
-    def reopen(self):
-        """Close and open the file again (after logrotate has moved it away)."""
-        with self.lock:
-            if self.stream is not None:
-                self.stream.flush()
-                self.stream.close()
-            self.stream = self._open()
-            self.dirty = False
-
-    def emit(self, record):
-        try:
-            self.stream.write(self.format(record) + self.terminator)
-            self.dirty = True
-        except Exception:
-            self.handleError(record)
-
-    def flush(self):
-        self.dirty = False
-        super().flush()
-
-
-class _Writer(logging.handlers.QueueListener):
-    """The writer thread: flushes the log files whenever the queue is empty.
-
-    Flushing after every line (as FileHandler does) costs a write(2) per line
-    under load; this keeps the files current to within the records still
-    queued.
-    """
-
-    def handle(self, record):
-        super().handle(record)
-        if self.queue.empty():
-            for handler in self.handlers:
-                if getattr(handler, "dirty", False):
-                    handler.flush()
-
-
 def configureLogging(config):
-    """Send all log output through a queue to a writer thread; returns the listener."""
+    """Send all log output through a queue to a writer thread; returns the writer.
+
+    The result and debug lines of the sessions are queued as plain lines
+    (``LogWriter.resultLines``/``debugLines``) while nothing but this
+    function's handler listens on their loggers; see ``LogWriter``.
+    """
     # No format used here shows threads or processes: don't look them up for
     # every record (the logging HOWTO's "Optimization" settings).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
@@ -257,31 +203,40 @@ def configureLogging(config):
     console.setLevel(level)
     handlers = [console]
     records = queue.SimpleQueue()
+    root = logging.getLogger()
+    for target in (root, logging.getLogger(LogWriter.RESULT_LOGGER),
+                   logging.getLogger(LogWriter.DEBUG_LOGGER)):
+        for handler in list(target.handlers):       # an earlier call's, writing to a stopped writer
+            if isinstance(handler, Enqueue):
+                target.removeHandler(handler)
 
-    def fileFor(loggerName, filename, fileLevel, lineFormat):
-        handler = _LogFile(filename, encoding="utf-8", errors="backslashreplace")
+    def fileFor(lines, filename, lineFormat, stamped):
+        loggerName = lines.logger.name
+        handler = LogFile(filename, stamped=stamped)
         handler.setFormatter(logging.Formatter(lineFormat))
         handler.addFilter(lambda record: record.name == loggerName)
-        handler.setLevel(fileLevel)
+        handler.setLevel(lines.level)
         handlers.append(handler)
-        target = logging.getLogger(loggerName)
+        target = lines.logger
         target.propagate = False
-        target.setLevel(fileLevel)
-        target.addHandler(_Enqueue(records))
+        target.setLevel(lines.level)
+        enqueue = Enqueue(records)
+        target.addHandler(enqueue)
+        lines.attach(enqueue, records, handler)
 
+    LogWriter.resultLines.detach()
+    LogWriter.debugLines.detach()
     if config["greylist_log"]:
-        fileFor("Kamaelia.Apps.Grey.result", config["greylist_log"], logging.INFO, "%(message)s")
+        fileFor(LogWriter.resultLines, config["greylist_log"], "%(message)s", False)
     if config["greylist_debuglog"]:
-        fileFor("Kamaelia.Apps.Grey.debug", config["greylist_debuglog"], logging.DEBUG,
-                "%(asctime)s %(message)s")
-    root = logging.getLogger()
+        fileFor(LogWriter.debugLines, config["greylist_debuglog"], "%(asctime)s %(message)s", True)
     root.setLevel(level)
-    root.addHandler(_Enqueue(records))
-    console.addFilter(lambda record: record.name not in ("Kamaelia.Apps.Grey.result",
-                                                         "Kamaelia.Apps.Grey.debug"))
-    listener = _Writer(records, *handlers, respect_handler_level=True)
-    listener.start()
-    return listener
+    root.addHandler(Enqueue(records))
+    console.addFilter(lambda record: record.name not in (LogWriter.RESULT_LOGGER,
+                                                         LogWriter.DEBUG_LOGGER))
+    writer = Writer(records, *handlers)
+    writer.start()
+    return writer
 
 
 def makeProtocol(config, context=None):
@@ -477,7 +432,7 @@ class GreylistApplication(object):
         """Reopen the log files (SIGUSR1, for logrotate); safe from a signal handler."""
         handlers = self.logListener.handlers if self.logListener is not None else ()
         for handler in handlers:
-            if isinstance(handler, _LogFile):
+            if isinstance(handler, LogFile):
                 try:
                     handler.reopen()
                 except OSError as e:
