@@ -131,6 +131,7 @@ import types
 
 from Axon.Component import component
 from Axon.Ipc import WaitComplete, producerFinished, shutdownMicroprocess
+from Kamaelia.Apps.Grey import LogWriter
 from Kamaelia.Apps.Grey import SMTPReplies as R
 from Kamaelia.Apps.Grey.SMTPProtocol import NORMALIZE, SMTPStateError, parseCommand
 from Kamaelia.Apps.Grey.SMTPServerEngine import (
@@ -148,6 +149,8 @@ from Kamaelia.IPC import socketShutdown
 _log = logging.getLogger(__name__)
 resultLog = logging.getLogger("Kamaelia.Apps.Grey.result")
 debugLog = logging.getLogger("Kamaelia.Apps.Grey.debug")
+_resultLines = LogWriter.resultLines      # the same loggers, with the application's short cut
+_debugLines = LogWriter.debugLines
 
 _sessionPrefix = os.urandom(2).hex().upper()
 _sessionNumbers = itertools.count(1)
@@ -411,12 +414,11 @@ class MailHandler(component):
 
     def noteToLog(self, line):
         """Write ``line`` to the result log (``logfile``)."""
-        resultLog.info(line)
+        _resultLines.log(line)
 
     def noteToDebugLog(self, line):
         """Write ``line`` to the debug log (``debuglogfile``), tagged with the session and client."""
-        if debugLog.isEnabledFor(logging.DEBUG):
-            debugLog.debug("%s %s %s", self.sessionId, getattr(self, "peer", "-"), line)
+        _debugLines.log("%s %s %s", self.sessionId, getattr(self, "peer", "-"), line)
 
     def logContext(self):
         """How log lines name this conversation: "session <id> client <address>"."""
