@@ -40,6 +40,22 @@ whatever TCP delivered, not lines. If the component it delivers to has a
 full inbox, the CSA holds the chunk and stops reading the socket until room
 appears, so a slow consumer pushes back on the peer through TCP.
 
+Steps: in the common state -- connected, no TLS change under way, nothing
+waiting on "control" or "makessl", nothing queued or held, not closing -- a
+request and its reply cost no step of the adapter itself. When the socket is
+readable, the scheduler's I/O wait calls the adapter, which reads a chunk
+and sends it on "outbox" there and then; an item arriving on "inbox" with
+nothing queued before it is written inside the producer's ``send`` (the
+producer is not woken by that item being taken, as it would be by a
+``recv``: it has seen it go; any other producer feeding the inbox is).
+Anything else -- the peer's EOF, an error, a full consumer, a socket that
+takes only part of a write, a message on "control" or "makessl" -- wakes the
+adapter and its step does the work. An error in that inline work is raised
+in the adapter's next step, so it is the adapter's crash, never the
+producer's. A subclass replacing one of the reading or writing methods
+(``handleReceive``, ``flushSendQueue``, ...) gets the step-only path, so its
+version is what runs.
+
 TLS: a message on "makessl" upgrades the connection. First everything
 already queued for sending is flushed in plain text; then the socket is
 wrapped and the handshake runs without blocking; when it completes ``b""``
@@ -100,6 +116,8 @@ from Axon.Component import component
 from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.IPC import shutdownCSA, socketShutdown
 
+_listpop = list.pop
+_inlineClasses = {}   # class -> whether its adapters may use the inline paths
 _log = logging.getLogger(__name__)
 
 whinge = {"socketSendingFailure": True, "socketRecievingFailure": True}
@@ -107,6 +125,8 @@ crashAndBurn = {"uncheckedSocketShutdown": True, "receivingDataFailed": True,
                 "sendingDataFailed": True}
 
 _WOULDBLOCK = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINPROGRESS)
+_RECV_WOULDBLOCK = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError)
+_SEND_WOULDBLOCK = _RECV_WOULDBLOCK
 
 
 class TLSRequest(object):
@@ -226,6 +246,25 @@ class ConnectedSocketAdapter(component):
         self._stopped = False
         self._peerClosed = False
         self._wroteEOF = False
+        self._inlineError = None
+        self._plain = False
+        inboxes = self.inboxes
+        self._inbox = inboxes["inbox"].storage
+        self._control = inboxes["control"].storage
+        self._makessl = inboxes["makessl"].storage
+        cls = type(self)
+        inline = _inlineClasses.get(cls)
+        if inline is None:
+            inline = _inlineClasses[cls] = cls._canWorkInline()
+        self._inlineIO = inline
+        if inline:
+            # Data for the socket is written as it arrives, a chunk read is
+            # delivered from the I/O wait, and the consumer taking a chunk
+            # wakes this adapter only if it waits for that: see "Inline work".
+            self._wake = self._boxWake()
+            self._inbox.notify = self._inboxArrived
+            self._control.notify = self._makessl.notify = self._signalArrived
+            self.outboxes["outbox"].notify = self._outboxTaken
         try:
             listensocket.setblocking(False)
             if self.tcpNoDelay and listensocket.family in (socket.AF_INET, socket.AF_INET6) \
@@ -237,6 +276,15 @@ class ConnectedSocketAdapter(component):
     # -- readiness, from the scheduler's I/O wait --------------------------------
 
     def _onReadable(self):
+        if self._plain:
+            # Inline read (see "Inline work"): deliver the chunk now, from the
+            # I/O wait; no step of this adapter is needed.
+            try:
+                if self._readInline():
+                    return
+            except Exception as e:
+                self._inlineError = e
+            self._plain = False
         self._readable = True
         self._deliveryWake()
 
@@ -259,6 +307,123 @@ class ConnectedSocketAdapter(component):
                 self.scheduler.addWriter(self.socket, self._onWritable)
             else:
                 self.scheduler.removeWriter(self.socket)
+
+    # -- inline work: outside the adapter's own steps --------------------------------
+    #
+    # In the plain state (``_plain``: connected, no TLS change under way,
+    # nothing waiting on "control" or "makessl", no chunk held, not closing,
+    # the peer not finished) the round trip needs no step of the adapter:
+    #
+    # * readable: the I/O wait's callback reads one chunk and sends it on
+    #   "outbox" (``_readInline``);
+    # * an item arriving on "inbox" with nothing queued before it is written
+    #   at once, inside the producer's ``send`` (``_inboxArrived``);
+    # * the consumer taking a chunk from "outbox" wakes the adapter only when
+    #   it is not plain (``_outboxTaken``): a held chunk or the wait for the
+    #   consumer after the peer's EOF needs that wake.
+    #
+    # Anything else -- an error, the peer's EOF, a full consumer, a partial
+    # write, a message on "control" or "makessl" -- clears ``_plain`` and wakes
+    # the adapter, whose step does the work as before and sets ``_plain``
+    # again when it pauses in the plain state. An exception in inline work is
+    # raised again in the adapter's next step, so it crashes the adapter, not
+    # the producer or the scheduler.
+
+    # The methods the inline paths stand in for: a subclass replacing one of
+    # them gets the step-only path, so that its version is what runs. (One
+    # replacing ``main`` without running this class's never sets ``_plain``.)
+    _INLINE_METHODS = ("handleReceive", "_saferecv", "_deliver_out", "_safesend", "_toBytes",
+                       "_takeFromInbox", "flushSendQueue", "handleControl", "unpause",
+                       "_deliveryWake")
+    _inlineIO = False
+
+    @classmethod
+    def _canWorkInline(cls):
+        base = ConnectedSocketAdapter
+        return all(getattr(cls, name) is getattr(base, name) for name in cls._INLINE_METHODS)
+
+    def _steady(self):
+        """True in the plain state (see "Inline work")."""
+        return (self._inlineIO and self._watchingRead and self.howDied is None and not self._stopped
+                and self._closing is None and self._tlsPending is None and not self._handshaking
+                and not self._peerClosed and self._heldChunk is None and not self._control
+                and not self._makessl and not self._sendQueue and self._inlineError is None)
+
+    def _readInline(self):
+        """Read one chunk and deliver it; False if the adapter's step must take over."""
+        try:
+            chunk = self.socket.recv(self.recvSize)
+        except _RECV_WOULDBLOCK:
+            return True
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            chunk = b""
+        except OSError as e:
+            self._failed(e, "receiving")
+            return False
+        if not chunk:
+            self._peerEOF()
+            return False
+        try:
+            self.send(chunk, "outbox")
+        except noSpaceInBox:
+            self._heldChunk = chunk
+            self._watchRead(False)
+            return False
+        if self.socket is not self._rawSocket and self._tlsBuffered():
+            self._readable = True
+            return False
+        return True
+
+    def _inboxArrived(self):
+        """Notify of "inbox": write the item at once when nothing is queued before it.
+
+        This runs inside the producer's ``send``. The producer is not woken
+        by the item being taken (it is running, and the item it has just sent
+        is already gone when ``send`` returns); other producers are, as by a
+        ``recv``.
+        """
+        inbox = self._inbox
+        if self._plain and len(inbox) == 1 and inbox.size is None:
+            try:
+                if self._sendInline(inbox):
+                    return
+            except Exception as e:
+                self._inlineError = e
+            self._plain = False
+        self._wake()
+
+    def _sendInline(self, inbox):
+        current = getattr(self.scheduler, "_current", None)
+        item = _listpop(inbox, 0)
+        for wake in inbox.wakeOnPop:
+            if getattr(wake, "__self__", None) is not current:
+                wake()
+        data = item if item.__class__ is bytes else self._toBytes(item)
+        if not data:
+            return True
+        try:
+            sent = self.socket.send(data)
+        except _SEND_WOULDBLOCK:
+            sent = 0
+        except OSError as e:
+            self._failed(e, "sending")
+            return False
+        if sent < len(data):
+            self._sendQueue.append(data)
+            self._sendOffset = sent
+            self._pending += len(data) - sent
+            return False
+        return True
+
+    def _signalArrived(self):
+        """Notify of "control" and "makessl": the adapter's step handles it."""
+        self._plain = False
+        self._wake()
+
+    def _outboxTaken(self):
+        """Notify of "outbox": the consumer took a chunk; see "Inline work"."""
+        if not self._plain:
+            self._wake()
 
     # -- the original's helper methods -----------------------------------------
 
@@ -396,12 +561,7 @@ class ConnectedSocketAdapter(component):
                 self._readable = False
                 break
             if not chunk:
-                self._peerClosed = True
-                self._readable = False
-                self._watchRead(False)
-                if not self.closeOnPeerEOF:
-                    # The end-of-input marker waits, like data, if the consumer is full.
-                    self._deliver_out(b"")
+                self._peerEOF()
                 return True
             if not self._deliver_out(chunk):
                 self._watchRead(False)
@@ -414,6 +574,15 @@ class ConnectedSocketAdapter(component):
         if not self._watchingRead:
             self._watchRead(True)
         return True
+
+    def _peerEOF(self):
+        """The peer shut down its sending side: stop reading."""
+        self._peerClosed = True
+        self._readable = False
+        self._watchRead(False)
+        if not self.closeOnPeerEOF:
+            # The end-of-input marker waits, like data, if the consumer is full.
+            self._deliver_out(b"")
 
     def _tlsBuffered(self):
         """True when the TLS layer holds decrypted bytes not yet read."""
@@ -483,6 +652,9 @@ class ConnectedSocketAdapter(component):
         if self.howDied is None:
             self._watchRead(True)
         while self.howDied is None:
+            if self._inlineError is not None:
+                error, self._inlineError = self._inlineError, None
+                raise error
             # The box storages are read directly (len() is dataReady, pop(0) is
             # recv): this loop runs twice per request/response on every connection.
             for hint in hints:
@@ -534,13 +706,16 @@ class ConnectedSocketAdapter(component):
                         self._failed(e, "half-closing")
                         break
             if not ((self._readable and self._heldChunk is None) or inbox or control or makessl):
+                self._plain = self._steady()
                 self.pause()
             yield 1
+            self._plain = False
 
     def stop(self):
         """Stop watching the socket, close it and send the end-of-connection notices (once)."""
         if not self._stopped:
             self._stopped = True
+            self._plain = False
             scheduler = self.scheduler
             if self._watchingRead:
                 scheduler.removeReader(self.socket)
