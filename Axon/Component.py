@@ -36,7 +36,12 @@ Keyword arguments to the constructor become instance attributes before the
 boxes are built, so ``Upper(Inboxes=[...])`` or ``Server(port=25)`` work.
 The class attributes ``Inboxes`` and ``Outboxes`` (dicts of name ->
 description, or lists of names) declare the boxes; the instance gets
-``inboxes``/``outboxes`` dicts of name -> ``Axon.Box.postbox``.
+``inboxes``/``outboxes`` dicts of name -> ``Axon.Box.postbox``. The dicts
+are built on first use (a component that is created and never linked or
+sent to costs no box objects), from the boxes declared when the component
+was constructed, and are kept in slots, out of ``vars(component)``. When
+nothing between ``component`` and ``microprocess`` defines ``__init__``,
+the constructor does ``microprocess.__init__``'s work inline.
 
 Threads: a component's boxes belong to the thread running its scheduler;
 ``send``/``recv``/``dataReady`` are called from there (threaded components
@@ -65,6 +70,7 @@ that returns a false value, then ``closeDownComponent()``.
 import logging as _logging
 from threading import get_ident as _get_ident
 
+from Axon import idGen as _idGenModule
 from Axon.AxonExceptions import noSpaceInBox
 from Axon.Box import _SHARED_NULLSINK as _nullsink
 from Axon.Box import _listappend, _listpop, _traced, makeInbox, makeOutbox
@@ -136,22 +142,83 @@ class component(microprocess):
     _callOnCloseDown = _LazyAttribute("_callOnCloseDown", lambda self: [])
     postoffice = _LazyAttribute("postoffice", lambda self: postoffice(self.name))
 
+    # True when ``super().__init__()`` here would only run microprocess's
+    # __init__ with its defaults (no class between them in the MRO, and none
+    # after, defines __init__): the constructor then does that inline.
+    _plainInitChain = True
+
+    def __init_subclass__(cls, **argd):
+        super().__init_subclass__(**argd)
+        inits = [k for k in cls.__mro__ if "__init__" in k.__dict__]
+        cls._plainInitChain = inits[inits.index(component):] == [component, microprocess, object]
+
     def __init__(self, *args, **argd):
-        super().__init__()
+        if self._plainInitChain:
+            self.id = next(_idGenModule._counter)    # microprocess.__init__()
+        else:
+            super().__init__()
         if argd:
             for key, value in argd.items():
                 setattr(self, key, value)
-        wake = self._boxWake()
-        inboxes = self.inboxes = {}
-        for name in self.Inboxes:
-            inboxes[name] = _postbox(_realsink(wake))
-        outboxes = self.outboxes = {}
-        for name in self.Outboxes:
-            outboxes[name] = _postbox(_nullsink, wake)
+        # The boxes are built on first use (most components are linked at
+        # once; one that never is costs no box objects), from the boxes
+        # declared now: a declaration extended later (Graphline extends its
+        # class's) does not reach this component, as in 1.x.
+        self._inboxCount = len(self.Inboxes)
+        self._outboxCount = len(self.Outboxes)
         if TraceAllSends:
             self.send = self._debug_send
         if TraceAllRecvs:
             self.recv = self._debug_recv
+
+    def _declared(self, declarations, count):
+        if len(declarations) == count:
+            return declarations
+        return list(declarations)[:count]
+
+    def _makeInboxes(self):
+        wake = self._boxWake()
+        inboxes = {}
+        for name in self._declared(self.Inboxes, self._inboxCount):
+            inboxes[name] = _postbox(_realsink(wake))
+        return inboxes
+
+    def _makeOutboxes(self):
+        wake = self._boxWake()
+        outboxes = {}
+        for name in self._declared(self.Outboxes, self._outboxCount):
+            outboxes[name] = _postbox(_nullsink, wake)
+        return outboxes
+
+    # The box dicts live in slots, so they stay out of ``vars(component)``
+    # whether or not they have been built yet.
+    __slots__ = ("_inboxes", "_outboxes")
+
+    @property
+    def inboxes(self):
+        """Inbox name -> ``postbox`` (built on first use)."""
+        try:
+            return self._inboxes
+        except AttributeError:
+            inboxes = self._inboxes = self._makeInboxes()
+            return inboxes
+
+    @inboxes.setter
+    def inboxes(self, value):
+        self._inboxes = value
+
+    @property
+    def outboxes(self):
+        """Outbox name -> ``postbox`` (built on first use)."""
+        try:
+            return self._outboxes
+        except AttributeError:
+            outboxes = self._outboxes = self._makeOutboxes()
+            return outboxes
+
+    @outboxes.setter
+    def outboxes(self, value):
+        self._outboxes = value
 
     def _boxWake(self):
         """What this component's boxes call to wake it: ``unpause``, as in 1.x.
@@ -218,13 +285,19 @@ class component(microprocess):
 
     def dataReady(self, boxname="inbox"):
         """How many messages wait in inbox ``boxname``."""
-        return len(self.inboxes[boxname].storage)
+        try:
+            return len(self._inboxes[boxname].storage)
+        except AttributeError:        # the boxes are not built yet
+            return len(self.inboxes[boxname].storage)
 
     def recv(self, boxname="inbox"):
         """Take the oldest message from inbox ``boxname`` (IndexError if empty)."""
         # The final destination: for an inbox passed through to a child's
         # (passthrough=1) that is where its messages are, as in 1.x.
-        storage = self.inboxes[boxname].sink
+        try:
+            storage = self._inboxes[boxname].sink
+        except AttributeError:
+            storage = self.inboxes[boxname].sink
         if storage.__class__ is not _realsink:
             return storage.pop(0)
         # realsink.pop inlined (this is the hottest path in Axon): take the
@@ -267,7 +340,10 @@ class component(microprocess):
 
     def send(self, message, boxname="outbox"):
         """Deliver ``message`` now through outbox ``boxname``."""
-        box = self.outboxes[boxname]
+        try:
+            box = self._outboxes[boxname]
+        except AttributeError:
+            box = self.outboxes[boxname]
         if _traced:
             box.append(message)
             return

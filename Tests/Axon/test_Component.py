@@ -769,3 +769,69 @@ def test_sendWhenRoom_waits_for_room_then_sends_or_gives_up():
         s.runCycle()
     assert results == [True, True, False]
     assert receiver.recv("inbox") == 1 and not receiver.dataReady("inbox")
+
+
+# -- boxes built on first use -----------------------------------------------------------
+
+def test_boxes_are_built_on_first_use_and_stay_out_of_vars():
+    c = Plain()
+    assert "inboxes" not in vars(c) and "outboxes" not in vars(c)
+    before = dict(vars(c))
+    assert c.dataReady("inbox") == 0
+    assert vars(c) == before
+    assert list(c.inboxes) == list(component.Inboxes)
+    assert c.inboxes is c.inboxes
+
+
+def test_boxes_are_those_declared_at_construction_even_if_built_later():
+    class Growing(component):
+        Inboxes = {"inbox": "", "control": ""}
+        Outboxes = ["outbox"]
+
+    early = Growing()
+    Growing.Inboxes["added"] = "declared after the first instance was made"
+    Growing.Outboxes.append("extra")
+    late = Growing()
+    assert list(early.inboxes) == ["inbox", "control"]
+    assert list(early.outboxes) == ["outbox"]
+    assert list(late.inboxes) == ["inbox", "control", "added"]
+    assert list(late.outboxes) == ["outbox", "extra"]
+
+
+def test_instance_declarations_made_before_construction_are_used():
+    class Extended(component):
+        def __init__(self):
+            self.Outboxes = dict(type(self).Outboxes, more="")
+            super().__init__()
+
+    assert list(Extended().outboxes) == list(component.Outboxes) + ["more"]
+
+
+def test_box_dicts_can_be_replaced():
+    c = Plain()
+    c.inboxes = {"only": postbox(c.inboxes["inbox"].storage)}
+    assert list(c.inboxes) == ["only"]
+    assert c.dataReady("only") == 0
+
+
+def test_a_mixin_init_after_microprocess_in_the_mro_still_runs():
+    class Mixin(object):
+        def __init__(self, *args, **argd):
+            super().__init__(*args, **argd)
+            self.mixedIn = True
+
+    class Mixed(component, Mixin):
+        pass
+
+    class Between(microprocess):
+        def __init__(self):
+            super().__init__()
+            self.between = True
+
+    class Diamond(component, Between):
+        pass
+
+    assert Mixed().mixedIn
+    assert Diamond().between
+    first, second = Plain(), Plain()
+    assert second.id > first.id
