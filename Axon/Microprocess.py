@@ -56,6 +56,7 @@ propagates as a crash would.
 """
 
 import logging
+import types
 
 from Axon import CoordinatingAssistantTracker as _cat
 from Axon import debug as _debug
@@ -64,6 +65,7 @@ from Axon.Base import AxonObject
 
 _log = logging.getLogger("Axon.Microprocess")
 _nextId = idGen.nextUniqueId
+_GeneratorType = types.GeneratorType
 _sharedDebugger = _debug.debug()
 _sharedDebugger.useConfig()
 
@@ -151,7 +153,7 @@ class microprocess(AxonObject):
 
     def __init__(self, thread=None, closeDownValue=0, tag=""):
         super().__init__()
-        self.id = _nextId()
+        self.id = next(idGen._counter)
         if tag:
             self.name = self.name + tag
         if thread is not None:
@@ -287,11 +289,14 @@ class microprocess(AxonObject):
         if self.__thread is None:
             if mainmethod == "main" and type(self).main is not microprocess.main:
                 body = self.main()
-                self.__thread = body if hasattr(body, "__next__") else self._makeThread(mainmethod)
+                if body.__class__ is _GeneratorType or hasattr(body, "__next__"):
+                    self.__thread = body
+                else:
+                    self._makeThread(mainmethod)
             else:
                 self._makeThread(mainmethod)
         if Scheduler is None:
-            Scheduler = _runningScheduler() or self.__class__.schedulerClass.run
+            Scheduler = _running.scheduler or self.__class__.schedulerClass.run
         if Tracker is not None:
             self.tracker = Tracker
         self.scheduler = Scheduler
@@ -321,9 +326,15 @@ class microprocess(AxonObject):
         self.__class__.schedulerClass.run.runThreads()
 
 
-def _runningScheduler():
-    """The scheduler currently running in the calling thread, if any.
+class _NoneRunning(object):
+    scheduler = None
 
-    Replaced by ``Axon.Scheduler`` when it is imported.
-    """
-    return None
+
+# Per thread, the scheduler running there (``.scheduler``, None if none):
+# replaced by ``Axon.Scheduler``'s thread-local when it is imported.
+_running = _NoneRunning()
+
+
+def _runningScheduler():
+    """The scheduler currently running in the calling thread, if any."""
+    return _running.scheduler

@@ -119,6 +119,7 @@ def _runningHere():
 
 
 _microprocessModule._runningScheduler = _runningHere
+_microprocessModule._running = _running
 
 
 class _Stopped(object):
@@ -261,15 +262,35 @@ class scheduler(microprocess):
 
     def _addThread(self, mp):
         """Register ``mp`` (if new) and make it runnable."""
-        if self._ownerThread == _get_ident() and mp not in self.threads:
+        owner = self._ownerThread
+        if owner is None:
+            # Not running: serialise with a thread starting us (_enter). The
+            # lock is taken without ``with``, which would allocate.
+            lock = self._startLock
+            lock.acquire()
+            try:
+                if self._ownerThread is None:
+                    if mp in self.threads or not isinstance(mp, microprocess):
+                        self._wakeLocal(mp, True)
+                    else:
+                        self._register(mp)
+                    return
+            finally:
+                lock.release()
+            owner = self._ownerThread
+        if owner == _get_ident() and mp not in self.threads:
             # Activation from a running microprocess (e.g. a chassis starting
             # its children): the common case, registered directly.
-            self._steps[mp] = mp._schedulerIterator() if isinstance(mp, microprocess) else mp
-            self.threads[mp] = _ACTIVE
-            self._woken.append(mp)
-            self.extra = 0
+            self._register(mp)
         else:
             self.wakeThread(mp, True)
+
+    def _register(self, mp):
+        """A new microprocess (in the scheduler's thread): runnable from the next cycle."""
+        self._steps[mp] = mp._schedulerIterator() if isinstance(mp, microprocess) else mp
+        self.threads[mp] = _ACTIVE
+        self._woken.append(mp)
+        self.extra = 0
 
     def wakeThread(self, mp, canActivate=False):
         """Make ``mp`` runnable from the next cycle; register it too if ``canActivate``."""
