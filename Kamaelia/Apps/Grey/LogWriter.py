@@ -45,7 +45,7 @@ How does it work?
 exactly as the application left it: its one handler is the ``Enqueue``
 given to ``attach``, it has no filters, does not propagate, is not disabled
 and is enabled for the line's level. Then the line is formatted
-(``msg % args``) and ``(file, time.time(), text)`` is put on the queue: no
+(``msg % args``) and ``(file, time.time_ns(), text)`` is put on the queue: no
 record, no handler, no lock. If a program has attached a handler or filter
 of its own to the logger (as a Kamaelia 1.x program may), changed its
 level, or nothing was attached (tests, a handler used outside the
@@ -136,13 +136,17 @@ class LogFile(logging.FileHandler):
             self.handleError(record)
 
     def stamp(self, created):
-        """``created`` (time.time()) as logging.Formatter's default asctime, and a space."""
-        second = int(created)
+        """``created`` (time.time_ns()) as logging.Formatter's default asctime, and a space.
+
+        Milliseconds are truncated from the nanoseconds, as Python 3.13's
+        LogRecord does (3.11's float arithmetic may round up by one).
+        """
+        second, nanoseconds = divmod(created, 1000000000)
         if second != self._second:
             self._second = second
             self._secondText = time.strftime(logging.Formatter.default_time_format,
-                                             time.localtime(created))
-        return "%s,%03d " % (self._secondText, int((created - second) * 1000))
+                                             time.localtime(second))
+        return "%s,%03d " % (self._secondText, nanoseconds // 1000000)
 
     def writeLines(self, lines):
         """Write queued ``(created, text)`` lines in one go."""
@@ -196,7 +200,7 @@ class LineLog(object):
         logger = self.logger
         if (logger.handlers == self._handlers and not logger.filters and not logger.propagate
                 and not logger.disabled and logger.isEnabledFor(self.level)):
-            self._put((self._file, time.time(), msg % args if args else msg))
+            self._put((self._file, time.time_ns(), msg % args if args else msg))
         elif logger.isEnabledFor(self.level):
             logger.log(self.level, msg, *args, stacklevel=2)
 

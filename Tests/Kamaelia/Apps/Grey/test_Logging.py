@@ -109,12 +109,15 @@ def test_a_session_without_a_peer_is_logged_with_a_dash(logs, tmp_path):
 
 
 def test_the_timestamp_is_the_one_logging_would_write(tmp_path):
+    """Local time as logging.Formatter writes it, milliseconds truncated from the nanoseconds."""
     stamped = LogWriter.LogFile(str(tmp_path / "stamped.log"), stamped=True)
     formatter = logging.Formatter("%(asctime)s")
     try:
-        for _ in range(2000):
-            record = logging.makeLogRecord({})
-            assert stamped.stamp(record.created) == formatter.format(record) + " "
+        for n in range(2000):
+            created = 1764668588 * 10**9 + n * 3_600_017_123_457 % (10**12 * 40) + 209_876_543
+            record = logging.makeLogRecord({"created": created // 10**9,
+                                            "msecs": created % 10**9 // 10**6})
+            assert stamped.stamp(created) == formatter.format(record) + " "
     finally:
         stamped.close()
 
