@@ -117,7 +117,7 @@ from Axon.Ipc import producerFinished, shutdownMicroprocess
 from Kamaelia.IPC import shutdownCSA, socketShutdown
 
 _listpop = list.pop
-_inlineClasses = {}   # class -> whether its adapters may use the inline paths
+_NOQUEUE = ()
 _log = logging.getLogger(__name__)
 
 whinge = {"socketSendingFailure": True, "socketRecievingFailure": True}
@@ -212,6 +212,13 @@ class ConnectedSocketAdapter(component):
                 "_selectorSignal": "Unused; kept for wiring compatibility",
                 "sslready": "b'' once a TLS handshake has completed"}
 
+    # The adapter's own state lives in slots, keeping the instance dict small
+    # (a server holds one adapter per connection).
+    __slots__ = ("_rawSocket", "_sendQueue", "_sendOffset", "_pending", "_heldChunk",
+                 "_readable", "_writable", "_watchingRead", "_watchingWrite", "_closing",
+                 "_tlsPending", "_handshaking", "_stopped", "_peerClosed", "_wroteEOF",
+                 "_inlineError", "_plain", "_inbox", "_control", "_makessl")
+
     recvSize = 65536
     sendBufferSize = 262144
     readsPerStep = 16
@@ -232,7 +239,7 @@ class ConnectedSocketAdapter(component):
         self.crashOnBadDataToSend = crashOnBadDataToSend
         self.noisyErrors = noisyErrors
         self.howDied = None
-        self._sendQueue = collections.deque()
+        self._sendQueue = _NOQUEUE      # a deque once something waits to be sent
         self._sendOffset = 0
         self._pending = 0
         self._heldChunk = None
@@ -253,15 +260,12 @@ class ConnectedSocketAdapter(component):
         self._control = inboxes["control"].storage
         self._makessl = inboxes["makessl"].storage
         cls = type(self)
-        inline = _inlineClasses.get(cls)
-        if inline is None:
-            inline = _inlineClasses[cls] = cls._canWorkInline()
-        self._inlineIO = inline
-        if inline:
+        if "_inlineIO" not in cls.__dict__:
+            cls._inlineIO = cls._canWorkInline()
+        if cls._inlineIO:
             # Data for the socket is written as it arrives, a chunk read is
             # delivered from the I/O wait, and the consumer taking a chunk
             # wakes this adapter only if it waits for that: see "Inline work".
-            self._wake = self._boxWake()
             self._inbox.notify = self._inboxArrived
             self._control.notify = self._makessl.notify = self._signalArrived
             self.outboxes["outbox"].notify = self._outboxTaken
@@ -335,7 +339,6 @@ class ConnectedSocketAdapter(component):
     _INLINE_METHODS = ("handleReceive", "_saferecv", "_deliver_out", "_safesend", "_toBytes",
                        "_takeFromInbox", "flushSendQueue", "handleControl", "unpause",
                        "_deliveryWake")
-    _inlineIO = False
 
     @classmethod
     def _canWorkInline(cls):
@@ -390,7 +393,7 @@ class ConnectedSocketAdapter(component):
             except Exception as e:
                 self._inlineError = e
             self._plain = False
-        self._wake()
+        self._deliveryWake()
 
     def _sendInline(self, inbox):
         current = getattr(self.scheduler, "_current", None)
@@ -409,7 +412,7 @@ class ConnectedSocketAdapter(component):
             self._failed(e, "sending")
             return False
         if sent < len(data):
-            self._sendQueue.append(data)
+            self._sendQueue = collections.deque((data,))
             self._sendOffset = sent
             self._pending += len(data) - sent
             return False
@@ -418,12 +421,12 @@ class ConnectedSocketAdapter(component):
     def _signalArrived(self):
         """Notify of "control" and "makessl": the adapter's step handles it."""
         self._plain = False
-        self._wake()
+        self._deliveryWake()
 
     def _outboxTaken(self):
         """Notify of "outbox": the consumer took a chunk; see "Inline work"."""
         if not self._plain:
-            self._wake()
+            self._deliveryWake()
 
     # -- the original's helper methods -----------------------------------------
 
@@ -481,6 +484,8 @@ class ConnectedSocketAdapter(component):
         while (limit is None or self._pending < limit) and self.dataReady("inbox"):
             data = self._toBytes(self.recv("inbox"))
             if data:
+                if self._sendQueue is _NOQUEUE:
+                    self._sendQueue = collections.deque()
                 self._sendQueue.append(data)
                 self._pending += len(data)
 
@@ -520,6 +525,7 @@ class ConnectedSocketAdapter(component):
             if self._sendOffset >= len(first):
                 queue.popleft()
                 self._sendOffset = 0
+        self._sendQueue = _NOQUEUE
         if self._watchingWrite:
             self._watchWrite(False)
         return True
