@@ -98,6 +98,10 @@ from Axon.Microprocess import microprocess
 _log = logging.getLogger("Axon.Scheduler")
 _CYCLE_DONE = object()
 _get_ident = threading.get_ident
+# Cycle numbers are unique across every scheduler in the process, so "woken
+# in this cycle" (``_wokenInCycle``, a sink's ``_poppedIn``) never matches a
+# number left from another scheduler.
+_cycleNumbers = itertools.count(1)
 
 
 # Imported here, not at the top: Axon.Microprocess imports this module.
@@ -222,7 +226,7 @@ class scheduler(microprocess):
         self._runqueue = []
         self._woken = []
         self._wokenActive = set()   # woken while awake this cycle (objects without _wokenInCycle)
-        self._cycleNumber = 0
+        self._cycleNumber = next(_cycleNumbers)
         self._foreign = collections.deque()
         self._pausesPending = set()
         # 1.x's request queues, for code that looks at them. Requests are
@@ -717,7 +721,7 @@ class scheduler(microprocess):
         self._current = None
 
     def _startCycle(self):
-        self._cycleNumber += 1
+        self._cycleNumber = next(_cycleNumbers)
         self.time = self.wallclock()
         runqueue = self._runqueue
         self._runqueue = []
@@ -731,18 +735,41 @@ class scheduler(microprocess):
         that merge; anything else goes through ``_endOfCycle``, which may
         block when nothing is runnable and ``canblock``.
         """
+        woken = self._woken
         if (self._foreign or self._timers or self._io or self._stopRequested
-                or self._wokenActive or not (survivors or self._woken)):
+                or self._wokenActive or not (survivors or woken)):
             self._endOfCycle(survivors, canblock)
-        elif self._woken:
-            survivors.extend(self._woken)
-            self._woken = []
+        elif woken:
+            if survivors:
+                survivors.extend(woken)
+                self._woken = []
+            else:
+                self._runqueue = woken
+                self._woken = survivors
 
     def _cycleFast(self, canblock):
-        """Run one cycle (no yields): the cycle ``runThreads`` and ``runCycle`` run."""
-        runqueue, survivors = self._startCycle()
+        """Run one cycle (no yields): the cycle ``runThreads`` and ``runCycle`` run.
+
+        ``_startCycle`` and ``_finishCycle``, inline (this runs once per cycle).
+        """
+        self._cycleNumber = next(_cycleNumbers)
+        self.time = self.wallclock()
+        runqueue = self._runqueue
+        survivors = self._runqueue = []
         self._runSteps(runqueue, survivors)
-        self._finishCycle(survivors, canblock)
+        woken = self._woken
+        if (self._foreign or self._timers or self._io or self._stopRequested
+                or self._wokenActive or not (survivors or woken)):
+            self._endOfCycle(survivors, canblock)
+        elif woken:
+            if survivors:
+                survivors.extend(woken)
+                self._woken = []
+            else:
+                # Everything that ran went to sleep: what was woken is the
+                # next run queue as it is.
+                self._runqueue = woken
+                self._woken = survivors
 
     def _cycle(self, canblock):
         """Generator running one cycle as 1.x's ``main()`` did, yield for yield.
@@ -827,7 +854,7 @@ class scheduler(microprocess):
                 if slowmo:
                     time.sleep(slowmo)
                 cycle(True)
-                if over():
+                if (self._stopRequested or not self.threads) and over():
                     return
         finally:
             self._leave(saved)
