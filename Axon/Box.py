@@ -99,15 +99,39 @@ _SHARED_NULLSINK = nullsink()
 
 
 class realsink(list):
-    """Storage of an inbox: a list that wakes its owner on append and producers on pop."""
+    """Storage of an inbox: a list that wakes its owner on append and producers on pop.
 
-    __slots__ = ("notify", "size", "_wakeOnPop", "_wakeWhenFull")
+    ``owner``, when set, is the microprocess whose standard delivery wake
+    ``notify`` is: a component's ``send`` skips the call when that owner
+    has already been woken in the current scheduler cycle (it would do
+    nothing). Replacing ``notify`` clears ``owner``. ``_poppedIn`` is the
+    same for the producers: the scheduler cycle in which a component's
+    ``recv`` last woke every one of them (valid only while the callbacks
+    are all standard delivery wakes, ``_popStandard``, and are unchanged:
+    reading ``wakeOnPop`` to change it forgets both).
+    """
 
-    def __init__(self, notify=None, size=None):
-        self.notify = notify if notify is not None else _nothing
+    __slots__ = ("_notify", "size", "_wakeOnPop", "_wakeWhenFull", "owner",
+                 "_poppedIn", "_popStandard")
+
+    def __init__(self, notify=None, size=None, owner=None):
+        self._notify = notify if notify is not None else _nothing
         self.size = size
         self._wakeOnPop = None
         self._wakeWhenFull = None
+        self.owner = owner
+        self._poppedIn = None
+        self._popStandard = None
+
+    @property
+    def notify(self):
+        """Called after every append: wakes the inbox's owner."""
+        return self._notify
+
+    @notify.setter
+    def notify(self, callback):
+        self._notify = callback
+        self.owner = None
 
     @property
     def wakeOnPop(self):
@@ -115,11 +139,13 @@ class realsink(list):
         callbacks = self._wakeOnPop
         if callbacks is None:
             callbacks = self._wakeOnPop = []
+        self._poppedIn = self._popStandard = None
         return callbacks
 
     @wakeOnPop.setter
     def wakeOnPop(self, callbacks):
         self._wakeOnPop = callbacks
+        self._poppedIn = self._popStandard = None
 
     @property
     def wakeWhenFull(self):
@@ -141,7 +167,7 @@ class realsink(list):
         if size is not None and len(self) >= size:
             raise noSpaceInBox(len(self), size)
         _listappend(self, data)
-        self.notify()
+        self._notify()
 
     def pop(self, index=-1):
         item = _listpop(self, index)

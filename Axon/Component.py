@@ -55,6 +55,11 @@ that is not linked anywhere silently drops the message. ``send`` raises
 ``recv`` takes the oldest message (``IndexError`` if there is none) and
 wakes the components that sent to that inbox, so a producer waiting for
 space runs again. ``dataReady`` returns how many messages wait in an inbox.
+A wake that would do nothing is skipped: ``send`` does not wake a receiver
+already woken in this scheduler cycle, and a second ``recv`` in a cycle
+does not wake the producers again, as long as the wakes are the standard
+ones (an overridden ``unpause`` or a replaced ``notify`` is always called).
+The wake of a sleeping component is done inline.
 
 ``link`` joins boxes (see ``Axon.Linkage`` for passthrough links);
 ``addChildren`` records children so that each child's termination wakes
@@ -93,7 +98,7 @@ from Axon.Ipc import (
     wouldblock,
 )
 from Axon.Linkage import linkage
-from Axon.Microprocess import microprocess
+from Axon.Microprocess import _ACTIVE, _SLEEPING, microprocess
 from Axon.Postoffice import postoffice
 from Axon.Scheduler import scheduler
 from Axon.util import removeAll
@@ -103,6 +108,15 @@ TraceAllRecvs = False
 
 _log = _logging.getLogger("Axon.Component")
 _microprocessUnpause = microprocess.unpause
+_deliveryWakeFunction = microprocess._deliveryWake
+
+
+def _allDeliveryWakes(callbacks):
+    """True if every callback is a microprocess's standard delivery wake."""
+    for wake in callbacks:
+        if getattr(wake, "__func__", None) is not _deliveryWakeFunction:
+            return False
+    return True
 
 
 class _ClassGivenAsChild(TypeError, AttributeError):
@@ -178,9 +192,10 @@ class component(microprocess):
 
     def _makeInboxes(self):
         wake = self._boxWake()
+        owner = self if wake.__func__ is _deliveryWakeFunction else None
         inboxes = {}
         for name in self._declared(self.Inboxes, self._inboxCount):
-            inboxes[name] = _postbox(_realsink(wake))
+            inboxes[name] = _postbox(_realsink(wake, None, owner))
         return inboxes
 
     def _makeOutboxes(self):
@@ -305,8 +320,37 @@ class component(microprocess):
         item = _listpop(storage, 0)
         callbacks = storage._wakeOnPop
         if callbacks:
-            for wake in callbacks:
-                wake()
+            # A second recv in the same cycle need not wake the producers
+            # again when every wake is a standard delivery wake (it would
+            # do nothing: woken in a cycle, a microprocess stays awake
+            # through it). Cycle numbers are unique across schedulers.
+            try:
+                cycle = self.scheduler._cycleNumber
+            except AttributeError:    # a scheduler with only 1.x's interface
+                cycle = None
+            if storage._poppedIn != cycle or cycle is None:
+                standard = storage._popStandard
+                if standard is None:
+                    standard = storage._popStandard = _allDeliveryWakes(callbacks)
+                if standard:
+                    for wake in callbacks:
+                        # microprocess._deliveryWake's sleeping case, inline.
+                        producer = wake.__self__
+                        try:
+                            running = producer.scheduler
+                            threads = running.threads
+                            if threads.get(producer) is _SLEEPING:
+                                threads[producer] = _ACTIVE
+                                running._woken.append(producer)
+                                producer._wokenInCycle = running._cycleNumber
+                                continue
+                        except AttributeError:
+                            pass
+                        wake()
+                    storage._poppedIn = cycle
+                else:
+                    for wake in callbacks:
+                        wake()
         if storage._wakeWhenFull:
             storage._wakeQuietProducers(len(storage) + 1)
         return item
@@ -356,7 +400,24 @@ class component(microprocess):
         if size is not None and len(sink) >= size:
             raise noSpaceInBox(len(sink), size)
         _listappend(sink, message)
-        sink.notify()
+        # The owner's wake does nothing if it was woken already this cycle.
+        owner = sink.owner
+        if owner is not None:
+            try:
+                running = owner.scheduler
+                cycle = running._cycleNumber
+                if owner._wokenInCycle == cycle:
+                    return
+                # microprocess._deliveryWake's sleeping case, inline.
+                threads = running.threads
+                if threads.get(owner) is _SLEEPING:
+                    threads[owner] = _ACTIVE
+                    running._woken.append(owner)
+                    owner._wokenInCycle = cycle
+                    return
+            except AttributeError:    # a scheduler with only 1.x's interface
+                pass
+        sink._notify()
 
     def _debug_send(self, message, boxname="outbox"):
         _log.info("SEND: %s %s: %r", self.name, boxname, message)

@@ -835,3 +835,116 @@ def test_a_mixin_init_after_microprocess_in_the_mro_still_runs():
     assert Diamond().between
     first, second = Plain(), Plain()
     assert second.id > first.id
+
+
+# -- wakes that would do nothing are skipped, the others are not ---------------------------
+
+class Draining(component):
+    """Drains its inbox into ``got`` each time it runs; counts its steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.got = []
+        self.steps = 0
+
+    def main(self):
+        while True:
+            self.steps += 1
+            while self.dataReady("inbox"):
+                self.got.append(self.recv("inbox"))
+            self.pause()
+            yield 1
+
+
+def _settle(s):
+    for _ in range(20):
+        if s.isIdle():
+            return
+        s.runCycle()
+
+
+def test_many_sends_in_one_cycle_wake_the_receiver_once_and_deliver_all():
+    s = scheduler()
+    receiver = Draining().activate(s)
+    sender = Plain()
+    sender.link((sender, "outbox"), (receiver, "inbox"))
+    _settle(s)
+    steps = receiver.steps
+    Probe([lambda: [sender.send(i) for i in range(5)]]).activate(s)
+    _settle(s)
+    assert receiver.got == [0, 1, 2, 3, 4]
+    assert receiver.steps == steps + 1
+    assert s.isThreadPaused(receiver)
+
+
+def test_a_replaced_inbox_notify_is_called_on_every_send():
+    s = scheduler()
+    receiver = Draining().activate(s)
+    calls = []
+    receiver.inboxes["inbox"].storage.notify = lambda: calls.append(1)
+    assert receiver.inboxes["inbox"].storage.owner is None
+    sender = Plain()
+    sender.link((sender, "outbox"), (receiver, "inbox"))
+    Probe([lambda: [sender.send(i) for i in range(3)]]).activate(s)
+    _settle(s)
+    assert calls == [1, 1, 1]
+
+
+def test_an_overridden_unpause_is_called_on_every_delivery_and_every_recv():
+    s = scheduler()
+    woken = []
+
+    class Counting(component):
+        def unpause(self):
+            woken.append(self.name)
+            super().unpause()
+
+    receiver, producer = Counting(), Counting()
+    producer.link((producer, "outbox"), (receiver, "inbox"))
+    Probe([lambda: [producer.send(i) for i in range(3)],
+           lambda: [receiver.recv("inbox") for _ in range(3)]]).activate(s)
+    _settle(s)
+    assert woken == [receiver.name] * 3 + [producer.name] * 3
+
+
+def test_a_producer_linked_after_a_recv_in_the_same_cycle_is_woken_by_the_next():
+    s = scheduler()
+    consumer = Plain()
+    first, second = Draining().activate(s), Draining().activate(s)
+    _settle(s)
+    assert s.isThreadPaused(first) and s.isThreadPaused(second)
+    consumer.link((first, "outbox"), (consumer, "inbox"))
+
+    def linkSecondAndRecvAgain():
+        consumer.link((second, "outbox"), (consumer, "inbox"))
+        consumer.recv("inbox")
+        return s.isThreadPaused(second)
+
+    seen = []
+    Probe([lambda: (first.send("a"), first.send("b"), consumer.recv("inbox"),
+                    seen.append(linkSecondAndRecvAgain()))]).activate(s)
+    s.runCycle()    # the probe is registered
+    s.runCycle()    # its step
+    assert seen == [False]
+
+
+def test_a_replaced_outbox_notify_is_called_on_every_recv():
+    s = scheduler()
+    producer, consumer = Plain(), Plain()
+    taken = []
+    producer.outboxes["outbox"].notify = lambda: taken.append(1)
+    producer.link((producer, "outbox"), (consumer, "inbox"))
+    Probe([lambda: ([producer.send(i) for i in range(3)],
+                    [consumer.recv("inbox") for _ in range(3)])]).activate(s)
+    _settle(s)
+    assert taken == [1, 1, 1]
+
+
+def test_cycle_numbers_are_unique_across_schedulers():
+    first, second = scheduler(), scheduler()
+    numbers = set()
+    for _ in range(3):
+        for s in (first, second):
+            s.runCycle()
+            numbers.add(s._cycleNumber)
+    assert len(numbers) == 6
