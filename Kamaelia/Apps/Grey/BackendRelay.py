@@ -257,23 +257,29 @@ class BackendRelay(object):
         return (yield from self.connect())
 
     def sync(self, session):
-        """Generator: a connection holding the envelope so far; None, or the outcome if not.
+        """Generator: a connection holding the envelope so far; None, or what went wrong.
 
-        Inside a transaction whose connection was lost and made again, MAIL
-        and every accepted RCPT are replayed first. The outcome is "BACKEND
-        UNAVAILABLE" (no connection) or "BACKEND FAILED" (the replay failed;
-        the server is then left with no transaction).
+        The server is told of a transaction's sender with its first
+        recipient: MAIL is sent (with every RCPT already accepted, if the
+        connection was lost and made again) before the caller's command.
+        What went wrong is "BACKEND UNAVAILABLE" (no connection), "BACKEND
+        FAILED" (the replay failed; the server is then left with no
+        transaction) or, if the server refused the sender when first told
+        of it, its ``Reply``.
         """
         if not (yield from self.ensure()):
             return BACKEND_UNAVAILABLE
         sender = session.sender
         if sender is None or self.inTransaction:
             return None
-        self.owner.noteToDebugLog("replaying the envelope to the real server")
+        if session.recipients:
+            self.owner.noteToDebugLog("replaying the envelope to the real server")
         for command in envelope_commands(sender, session.recipients):
             reply = yield from self.command(command)
             if reply is None:
                 return BACKEND_FAILED
+            if not reply.isPositive and not session.recipients:
+                return reply
             if not reply.isPositive:
                 _log.warning("%s: the real SMTP server refused the replayed %r: %s",
                              self.owner.logContext(), command, reply)

@@ -47,7 +47,8 @@ passed on. ``size_limit(offered, default)`` reads the SIZE back.
 
 A ``CapabilityCache`` belongs to the proxy, not to one conversation (the
 handler class holds one that all its conversations share): ``remember``
-after each successful EHLO, ``recall`` when the server is down.
+after each successful EHLO, ``recall`` when the server is down (or not
+connected yet), ``knows`` whether it has been reached at all.
 ``first_xclient_refusal(server)`` is true the first time it is asked about
 a server, so a misconfiguration (the server offers XCLIENT but refuses it
 from us) is warned about once, not once per connection.
@@ -101,6 +102,10 @@ class CapabilityCache(object):
     def recall(self, server: Hashable) -> Capabilities:
         """What ``server`` offered last time (empty if never reached); not to be changed."""
         return self._offered.get(server, {})
+
+    def knows(self, server: Hashable) -> bool:
+        """True once ``server`` has been reached (its offer is remembered)."""
+        return server in self._offered
 
     def first_xclient_refusal(self, server: Hashable) -> bool:
         """Note that ``server`` refused XCLIENT; True the first time."""

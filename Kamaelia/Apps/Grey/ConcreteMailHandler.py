@@ -42,8 +42,11 @@ handler class), and what the client is offered is worked out by
   registers one) and ``client_name_lookup`` is true, the client's name is
   looked up at once, off the scheduler's thread: reverse lookup, confirmed
   by a forward lookup, as Postfix does (``ClientName``).
-* HELO/EHLO: the name is recorded (``remotename``) and the connection to the
-  real server made (``connectToRealSMTPServer``): its banner is read, it is
+* HELO/EHLO: the name is recorded (``remotename``). The first session to
+  meet a real server connects to it at once (``connectToRealSMTPServer``) to
+  learn what it offers; later sessions answer EHLO from the capabilities
+  cached then and connect only when a transaction needs the server. On
+  connecting, its banner is read, it is
   sent EHLO (HELO if EHLO is refused), and, if it offers XCLIENT and
   ``xclient`` is true, told the client's verified name (``NAME=``, or
   ``[UNAVAILABLE]``/``[TEMPUNAVAIL]``), its reverse name where the server
@@ -56,9 +59,17 @@ handler class), and what the client is offered is worked out by
   ``max_message_size`` and the server's), 8BITMIME, SMTPUTF8 and DSN only if
   the server offers them, and STARTTLS if ``tlsContext`` is set.
 * MAIL and RCPT are checked locally (syntax, sequence, SIZE, recipient limit
-  ``max_recipients`` -> 452, ``relayAllowed`` -> 550) and then sent to the
-  real server; its reply is passed back to the client, so a refusal there
-  (unknown user, size) reaches the client directly. A 421 from the real
+  ``max_recipients`` -> 452, ``relayAllowed`` -> 550). MAIL is then answered
+  here; the real server is told of the sender together with the first
+  recipient it must judge, and a refusal of the sender there is the answer
+  to that RCPT (Postfix's ``smtpd_delay_reject`` does the same). Before a
+  recipient goes to the real server, ``certainToDefer(recipient)`` is asked:
+  once it says the message will be deferred whatever the server says (a
+  greylisted triplet), the rest of the transaction is answered here, the
+  real server is neither asked nor connected to, and DATA gets the 451; its
+  recipient checks happen on the retry. Otherwise the recipient is sent to
+  the real server and its reply passed back to the client, so a refusal
+  there (unknown user, size) reaches the client directly. A 421 from the real
   server is passed on and the client's connection closed (RFC 5321 §3.8).
 * The real server losing the transaction (it restarted, or closed an idle
   connection, between RCPT and DATA) is never passed on as its 503 for a
@@ -376,6 +387,16 @@ class ConcreteMailHandler(MailHandler):
         """The policy hook: True to relay the message. The default refuses (defers) it."""
         return False
 
+    def certainToDefer(self, recipient):
+        """Hook: True if the message will be deferred at DATA whatever the real server says.
+
+        Asked at RCPT (it may be a generator) until the real server has
+        been told of the transaction; once it is true, the rest of the
+        transaction is answered here, the real server is never asked (nor
+        connected to), and DATA is deferred. The default says False.
+        """
+        return False
+
     def relayAllowed(self, recipient):
         """Hook: may mail to ``recipient`` (an SMTPProtocol.Path) be accepted? Default True."""
         return True
@@ -417,7 +438,9 @@ class ConcreteMailHandler(MailHandler):
                 relay.drop()
             elif hadTransaction:
                 yield from relay.resetTransaction()
-        yield from relay.ensure()
+        if not relay.cache.knows(relay.server):
+            # First contact: learn what the server offers before offering it to the client.
+            yield from relay.ensure()
         return True
 
     def handleHelo(self, tokens):
@@ -448,22 +471,12 @@ class ConcreteMailHandler(MailHandler):
         self.resultLogged = False
         self.mailStatus = ""
         session.mailAttempted(path)
-        if not (yield from self.relay.ensure()):
-            self.reply(R.BACKEND_UNAVAILABLE)
-            self.problem = BACKEND_UNAVAILABLE
-            return
-        reply = yield from self.relay.command(mail_command(path))
-        if reply is None:
-            self.reply(R.BACKEND_FAILED)
-            self.problem = BACKEND_FAILED
-            return
-        self.relayReply(reply)
-        if reply.isPositive:
-            session.startTransaction(path)
-            self.relay.inTransaction = True
-            self.problem = None
-        else:
-            self.problem = "MAIL REFUSED %d" % reply.code
+        # The real server hears of the sender with the first recipient it must judge.
+        session.startTransaction(path)
+        self.relay.inTransaction = False
+        self.problem = None
+        self.reply(R.SENDER_OK)
+        yield from ()
 
     _params = staticmethod(parameters)
 
@@ -490,8 +503,24 @@ class ConcreteMailHandler(MailHandler):
             self.RelayError()
             self._refuseRecipient(path, "RELAY DENIED")
             return
+        if not session.deferred and not self.relay.inTransaction:
+            if (yield from self.runHook(self.certainToDefer(path))):
+                session.deferTransaction()
+        if session.deferred:
+            self.noteToDebugLog("the transaction will be deferred: %s answered here"
+                                % path.bracketed())
+            session.addRecipient(path)
+            self.problem = None
+            self.reply(R.RECIPIENT_OK)
+            return
         failure = yield from self.relay.sync(session)
         reply = None
+        if isinstance(failure, R.Reply):
+            # The real server refused the sender when first told of it: that is this answer.
+            self.relayReply(failure)
+            if session.isOpen:
+                self._refuseRecipient(path, "MAIL REFUSED %d" % failure.code)
+            return
         if failure is None:
             failure = BACKEND_FAILED
             reply = yield from self.relay.command(rcpt_command(path))
@@ -538,6 +567,10 @@ class ConcreteMailHandler(MailHandler):
             self.errorReply(problem)
             return
         decision = yield from self.policyDecision()
+        if decision and self.session.deferred:
+            # Accepted after all (the retry window opened meanwhile), but the real server
+            # never judged these recipients: the client's retry will pass.
+            decision = False
         if not decision:
             if decision is None:
                 self.mailStatus = "ERROR"

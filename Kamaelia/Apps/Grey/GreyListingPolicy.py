@@ -55,6 +55,15 @@ Kamaelia Grey 1.x, with its fixes (``Policy`` has the whole list):
    checked -- and recorded -- at once, so several new recipients need one
    retry, not one each.
 
+Since one deferred recipient defers the whole message, the proxy asks at
+each RCPT, before the real server has heard of the transaction, whether
+this recipient is sure to be deferred (``certainToDefer``: the policy's
+``wouldDefer``, which reads the store and records nothing). If it is, the
+rest of the transaction is answered by the proxy and DATA is deferred: a
+greylisted attempt never opens a connection to the real server, whose
+recipient checks happen on the retry. The decision at DATA is still made,
+and records every recipient.
+
 A deferral is "451 4.7.1 Please try again later"; if the store failed, did
 not answer in time or the policy broke, "451 4.3.0" (``LOCAL_ERROR``): the
 proxy never fails open. With ``x_greylist_header`` true, a message that
@@ -249,6 +258,25 @@ class GreyListingPolicy(ConcreteMailHandler):
         if self._hooksOverridden():
             return (yield from self._decideWith1xHooks())
         return (yield from self._decide(self.envelope()))
+
+    def certainToDefer(self, recipient):
+        """Generator: True if a message to ``recipient`` is sure to be deferred (nothing recorded).
+
+        Only the policy's own decision can be known early: a subclass that
+        overrides ``shouldWeAcceptMail`` or a 1.x hook is decided at DATA
+        alone, as in 1.x.
+        """
+        cls = type(self)
+        if self._hooksOverridden() or cls.shouldWeAcceptMail is not GreyListingPolicy.shouldWeAcceptMail:
+            return False
+        policy = self.currentPolicy()
+        if policy.allowedClient(self.envelope(())):
+            return False
+        yield from self.lookUpClientName()
+        envelope = self.envelope([recipient.bracketed()])
+        if not policy.needsStore(envelope):
+            return False
+        return (yield from self.policyService().wouldDefer(self, envelope, policy=policy))
 
     def _decide(self, envelope):
         decision = yield from self.policyService().decide(self, envelope,

@@ -87,6 +87,13 @@ mode keep matching after an upgrade.
 reply: ``None`` if the recipient may be accepted, else a REJECT
 ``Decision``. It does not use the store.
 
+``wouldDefer(envelope, now)`` answers, reading the store but writing
+nothing, whether ``decide`` would now defer the message for greylisting:
+the proxy asks it at RCPT and, if so, need not involve the real server in a
+transaction that is deferred whatever that server says. ``needsStore``
+says whether a decision asks the store at all (an allowed client, or only
+exempt recipients, do not).
+
 Settings
 --------
 ``PolicySettings.fromConfig(config)`` reads every policy-relevant key of
@@ -111,9 +118,15 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
     DEFAULT_AWL,
     KAMAELIA,
     AwlParameters,
+    AwlRecord,
+    DomainAwlRecord,
     MessageVerdict,
+    Record,
     TimingProfile,
+    isDomainListed,
+    isListed,
 )
+from Kamaelia.Apps.Grey.GreylistVerdict import decide as decideTriplet
 from Kamaelia.Apps.Grey.Networks import (
     AddressSet,
     NetworkList,
@@ -300,8 +313,16 @@ class Store(Protocol):
 
     profile: TimingProfile
 
+    awl: AwlParameters
+
     def checkMessage(self, ip: str, sender: str, recipients: Iterable[str],
                      now: float) -> MessageVerdict: ...
+
+    def lookup(self, ip: str, sender: str, recipient: str) -> Optional[Record]: ...
+
+    def lookupClient(self, ip: str) -> Optional[AwlRecord]: ...
+
+    def lookupDomain(self, ip: str, sender: str) -> Optional[DomainAwlRecord]: ...
 
 
 def _bare(address: str) -> str:
@@ -430,20 +451,7 @@ class GreylistPolicy:
             return Decision(ACCEPT, SMTPReplies.OK,
                             tuple((r, "allowed-sender") for r in recipients),
                             perRecipient={r: ACCEPT for r in recipients})
-        outcome: dict[str, tuple[str, str]] = {}
-        pending: list[str] = []
-        clientListed = self.settings.clientWhitelist.matches(envelope.clientAddress,
-                                                             envelope.clientName)
-        for recipient in recipients:
-            refusal = self.refusal(recipient)
-            if refusal is not None:
-                outcome[recipient] = (REJECT, refusal)
-                continue
-            exemption = self._exemption(envelope, _bare(recipient), clientListed)
-            if exemption is not None:
-                outcome[recipient] = (ACCEPT, exemption)
-            else:
-                pending.append(recipient)
+        outcome, pending = self._sort(envelope, recipients)
         details: dict[str, str] = {}
         delay: Optional[float] = None
         retryAfter: Optional[float] = None
@@ -469,6 +477,57 @@ class GreylistPolicy:
                         wait = max(0.0, firstSeen + minDefer - now)
                         retryAfter = wait if retryAfter is None else min(retryAfter, wait)
         return self._combine(recipients, outcome, details, delay, retryAfter)
+
+    def _sort(self, envelope: Envelope,
+              recipients: list[str]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+        """Steps 2-3: the recipients decided without the store, and those it must decide."""
+        outcome: dict[str, tuple[str, str]] = {}
+        pending: list[str] = []
+        clientListed = self.settings.clientWhitelist.matches(envelope.clientAddress,
+                                                             envelope.clientName)
+        for recipient in recipients:
+            refusal = self.refusal(recipient)
+            if refusal is not None:
+                outcome[recipient] = (REJECT, refusal)
+                continue
+            exemption = self._exemption(envelope, _bare(recipient), clientListed)
+            if exemption is not None:
+                outcome[recipient] = (ACCEPT, exemption)
+            else:
+                pending.append(recipient)
+        return outcome, pending
+
+    def needsStore(self, envelope: Envelope) -> bool:
+        """True if deciding ``envelope`` asks the store (some recipient must pass greylisting)."""
+        if self.allowedClient(envelope):
+            return False
+        return bool(self._sort(envelope, _unique(envelope.recipients))[1])
+
+    def wouldDefer(self, envelope: Envelope, now: float) -> bool:
+        """True if ``decide`` would now defer the message for greylisting; records nothing.
+
+        Read-only: the auto-whitelists and each triplet that must pass are
+        read, not written, so a front end can learn early that the message
+        will be deferred whatever else is said of it (DEFER if any
+        recipient is deferred) and ``decide`` later still records the
+        attempt once. Store errors are raised.
+        """
+        if self.allowedClient(envelope):
+            return False
+        pending = self._sort(envelope, _unique(envelope.recipients))[1]
+        store = self.store
+        if not pending or store is None:
+            return bool(pending)
+        awl = store.awl
+        sender = _token(envelope.sender)
+        ip = envelope.clientAddress
+        if awl.clients and isListed(store.lookupClient(ip), now, awl):
+            return False
+        if awl.domains and isDomainListed(store.lookupDomain(ip, sender), now, awl):
+            return False
+        profile = store.profile
+        return any(not decideTriplet(store.lookup(ip, sender, _token(r)), now, profile).passed
+                   for r in pending)
 
     def _askStore(self, envelope: Envelope, pending: list[str],
                   now: float) -> Optional[MessageVerdict]:

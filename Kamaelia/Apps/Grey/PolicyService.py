@@ -73,6 +73,13 @@ affects a decision.
 ``decideNow(envelope, now)`` decides in the calling thread, for code that
 needs a plain answer outside a component.
 
+``wouldDefer(asker, envelope, now=None, policy=None)`` is the same kind of
+generator for ``GreylistPolicy.wouldDefer``: True if the message is sure to
+be deferred now, reading the store and recording nothing (nothing is
+tallied either). Whenever it cannot tell -- the store failed or was slow,
+the queue is full -- it says False, and the decision at DATA, which is
+always made, has the last word.
+
 With ``metrics`` (a ``Metrics.Metrics``), each decision's time in the
 store is observed, and a decision the store failed (a "store-error"
 recipient) is counted as a store error.
@@ -229,6 +236,27 @@ class PolicyService(ThreadedWorker):
         except Exception:
             _log.exception("%s: the policy failed; deferring %s", self.name, envelope)
         return failedDecision(envelope)
+
+    def _preview(self, envelope, now, policy=None):
+        with self._storeLock:
+            return (policy or self.policy).wouldDefer(envelope, now)
+
+    def wouldDefer(self, asker, envelope, now=None, policy=None):
+        """Generator for ``asker``: True if the message is sure to be deferred (see the module docs)."""
+        if now is None:
+            now = asker.scheduler.wallclock()
+        if self._requests.qsize() >= self.maxQueued:
+            return False
+        try:
+            return bool((yield from self.call(asker, self._preview, envelope, now, policy)))
+        except WorkerTimeout as e:
+            _log.warning("%s: %s; asking again at DATA for %s", self.name, e, envelope)
+        except STORE_ERRORS as error:
+            _log.warning("%s: greylist store unavailable (%s); asking again at DATA for %s",
+                         self.name, error, envelope)
+        except Exception:
+            _log.exception("%s: the policy's preview failed for %s", self.name, envelope)
+        return False
 
     def handleInbox(self, message):
         now = self.scheduler.wallclock()

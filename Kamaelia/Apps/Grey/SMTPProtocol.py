@@ -50,7 +50,10 @@ upper-cased by key; a parameter not in ``allowed`` raises ``SMTPError`` with a
 us, no HELO yet), GREETED, MAIL, RCPT, DATA, CLOSED -- and the envelope:
 the client's HELO name, the sender and the recipients accepted, and, for
 the result log, the sender of the most recent MAIL tried (``attempted``,
-accepted or not) and the recipients refused since then (``refused``).
+accepted or not) and the recipients refused since then (``refused``);
+``deferred`` is true once the transaction is known, before DATA, to be
+deferred at DATA (``deferTransaction``; a proxy then stops asking the
+real server about it).
 ``sequenceError(verb)`` answers "may this command be used now?" from the
 table ``TRANSITIONS``: None, or the 503/554 reply to send. The methods that
 change state (``greet``, ``startTransaction``, ``addRecipient``, ``reset``,
@@ -370,6 +373,7 @@ class SMTPSession(object):
         self.refused: List[Path] = []
         self.rcptAttempts = 0
         self.transactions = 0
+        self.deferred = False
 
     def sequenceError(self, verb: str) -> Optional[Reply]:
         """None if ``verb`` may be used now, else the reply for using it out of order."""
@@ -393,6 +397,7 @@ class SMTPSession(object):
         self.attempted = None
         self.recipients = []
         self.rcptAttempts = 0
+        self.deferred = False
 
     def greet(self, name: str, esmtp: bool) -> None:
         """HELO (``esmtp=False``) or EHLO: remember the name; any transaction is reset."""
@@ -413,6 +418,12 @@ class SMTPSession(object):
         """MAIL was accepted."""
         self._move("MAIL")
         self.sender = self.attempted = sender
+
+    def deferTransaction(self) -> None:
+        """The transaction is known, before DATA, to be deferred at DATA (``deferred``)."""
+        if self.state not in (MAIL, RCPT):
+            raise SMTPStateError("deferring outside a transaction")
+        self.deferred = True
 
     def recipientRefused(self, recipient: Optional[Path] = None) -> None:
         """RCPT was answered with a failure (counts for DATA's reply; kept in ``refused``)."""

@@ -23,6 +23,7 @@ import pytest
 from Axon.Component import component
 from Axon.Ipc import producerFinished
 from Axon.Testing import ComponentHarness
+from Kamaelia.Apps.Grey.Capabilities import CapabilityCache
 from Kamaelia.Apps.Grey.ConcreteMailHandler import ConcreteMailHandler
 from Kamaelia.Support.LineBuffer import LineBuffer
 
@@ -150,6 +151,8 @@ class Proxy(ConcreteMailHandler):
 def startProxy(script=None, cls=Proxy, **attributes):
     """A ComponentHarness around a proxy conversation (greeting already consumed)."""
     script = script or makeScript()
+    if "capabilityCache" not in attributes and "capabilityCache" not in vars(cls):
+        attributes["capabilityCache"] = CapabilityCache()   # each test meets its server afresh
     handler = cls(script=script, **attributes)
     h = ComponentHarness(handler)
     h.runUntilIdle()

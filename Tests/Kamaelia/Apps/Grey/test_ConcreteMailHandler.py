@@ -86,21 +86,21 @@ def test_policy_error_fails_closed_with_451(proxy):
 
 def test_unreachable_backend_gives_a_temporary_failure(proxy):
     h = proxy.start(proxy.script(refuse=True))
-    text = proxy.talk(h, b"EHLO c\r\nMAIL FROM:<a@b.c>\r\n")
-    assert codes(text) == [250, 451]
+    text = proxy.talk(h, b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\n")
+    assert codes(text) == [250, 250, 451], "MAIL is answered here; the server is needed at RCPT"
     assert "4.4.1" in text
 
 
 def test_backend_refusing_us_at_the_banner_is_a_temporary_failure(proxy):
     h = proxy.start(proxy.script(banner="554 5.7.1 go away"))
-    text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\n")
-    assert codes(text) == [250, 451]
+    text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\n")
+    assert codes(text) == [250, 250, 451]
 
 
 def test_silent_backend_times_out_into_a_temporary_failure(proxy):
     h = proxy.start(proxy.script(silentAt="MAIL"))
-    text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\n")
-    assert codes(text) == [250]
+    text = proxy.talk(h, b"HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.org>\r\n")
+    assert codes(text) == [250, 250]
     h.advance(h.component.backend_timeout + 1)
     assert codes(proxy.replies(h)) == [451]
 
@@ -334,11 +334,14 @@ def test_1x_state_is_read_from_the_session(proxy):
     h = proxy.start(script)
     handler = h.component
     assert (handler.remotename, handler.seenHelo, handler.sender) == ("", False, None)
-    proxy.talk(h, b"EHLO client.example\r\nMAIL FROM:<banned@x.example>\r\n")
+    text = proxy.talk(h, b"EHLO client.example\r\nMAIL FROM:<banned@x.example>\r\n"
+                      b"RCPT TO:<bob@example.org>\r\n")
+    assert codes(text) == [250, 250, 553], "the server's refusal of the sender comes at RCPT"
     assert handler.remotename == "client.example" and handler.seenHelo
     assert handler.sender == "<banned@x.example>", "the sender tried is kept for the result line"
-    assert not handler.seenMail and handler.session.sender is None
-    proxy.talk(h, b"MAIL FROM:<a@b.example>\r\nRCPT TO:<nobody@example.org>\r\n"
+    assert handler.seenMail and not handler.seenRcpt
+    assert handler.refusedRecipients == ["<bob@example.org>"]
+    proxy.talk(h, b"RSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<nobody@example.org>\r\n"
                b"RCPT TO:<bob@example.org>\r\n")
     assert handler.sender == "<a@b.example>" and handler.seenMail and handler.seenRcpt
     assert handler.recipients == ["<bob@example.org>"]

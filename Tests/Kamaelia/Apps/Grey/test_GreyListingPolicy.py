@@ -5,6 +5,7 @@ import logging
 import pytest
 
 from Axon.Testing import ComponentHarness, FakeClock
+from Kamaelia.Apps.Grey.Capabilities import CapabilityCache
 from Kamaelia.Apps.Grey.ClientName import OK, ClientName
 from Kamaelia.Apps.Grey.GreyListingPolicy import GreyListingPolicy
 from Kamaelia.Apps.Grey.GreylistStore import GreylistStore
@@ -32,6 +33,10 @@ class RecordingStore(object):
     def check(self, ip, sender, recipient, now):
         return self.store.check(ip, sender, recipient, now)
 
+    def __getattr__(self, name):
+        # The store's read-only lookups (awl, lookup, lookupClient ...) are not recorded.
+        return getattr(self.store, name)
+
 
 class InlinePolicyService(object):
     """PolicyService's interface, answering at once (no thread), over a recording store."""
@@ -49,6 +54,11 @@ class InlinePolicyService(object):
         yield 1
         now = asker.scheduler.wallclock() if now is None else now
         return (policy or self.policy).decide(envelope, now)
+
+    def wouldDefer(self, asker, envelope, now=None, policy=None):
+        yield 1
+        now = asker.scheduler.wallclock() if now is None else now
+        return (policy or self.policy).wouldDefer(envelope, now)
 
 
 @pytest.fixture
@@ -338,3 +348,84 @@ def test_the_class_lists_override_the_services_settings_and_follow_a_swap(proxy,
     service.policy = service.policy.withSettings(PolicySettings(allowedDomains=("example.org",)))
     h = grey(service)
     assert send(proxy, h)[-1] == 451                   # the swapped settings: no opt-out
+
+
+# -- a greylisted attempt is answered without the real server ------------------------------------
+
+SERVER = ("127.0.0.1", 25)
+
+
+def knownServer():
+    """A capability cache that has met the handler's real server before."""
+    cache = CapabilityCache()
+    cache.remember(SERVER, {"PIPELINING": (), "SIZE": ("20000000",), "8BITMIME": ()})
+    return cache
+
+
+def test_a_greylisted_attempt_never_connects_to_the_real_server(proxy, grey):
+    """EHLO is answered from what the server offered before; the new triplet is deferred at DATA
+    with no connection made; the retry is relayed, and the first attempt was recorded once."""
+    service, clock, cache = InlinePolicyService(), FakeClock(), knownServer()
+    h = grey(service, clock, capabilityCache=cache)
+    assert send(proxy, h) == [250, 250, 250, 451]
+    assert (h.script.connections, h.script.commands) == (0, [])
+    assert len(service.queries) == 1, "recorded once, at DATA"
+    clock.advance(3700)
+    h = grey(service, clock, capabilityCache=cache)
+    assert send(proxy, h)[-2:] == [354, 250]
+    assert h.script.connections == 1 and len(h.script.messages) == 1
+    assert [c.split(":")[0] for c in h.script.commands[1:4]] == ["MAIL FROM", "RCPT TO", "DATA"]
+
+
+def test_the_first_session_meets_the_real_server_at_ehlo(proxy, grey):
+    """With nothing known of the server, EHLO connects to learn what to offer the client."""
+    h = grey(capabilityCache=CapabilityCache())
+    text = proxy.talk(h, b"EHLO c.example\r\n")
+    assert h.script.connections == 1 and "8BITMIME" in text
+    assert h.component.capabilityCache.knows(SERVER)
+
+
+def test_deferred_at_rcpt_stays_deferred_if_the_window_opens_before_data(proxy, grey):
+    """The real server never judged the recipients, so a pass found at DATA is still a 451;
+    the pass is recorded, and the next attempt is relayed."""
+    service, clock, cache = InlinePolicyService(), FakeClock(), knownServer()
+    assert send(proxy, grey(service, clock, capabilityCache=cache))[-1] == 451
+    clock.advance(3599)
+    h = grey(service, clock, capabilityCache=cache)
+    proxy.talk(h, b"HELO c.example\r\nMAIL FROM:<alice@sender.example>\r\n"
+               b"RCPT TO:<bob@example.org>\r\n")
+    clock.advance(2)
+    assert proxy.talk(h, b"DATA\r\n").startswith("451 4.7.1")
+    assert h.script.connections == 0 and h.component.decision.action == "accept"
+    h = grey(service, clock, capabilityCache=cache)
+    assert send(proxy, h)[-2:] == [354, 250]
+
+
+def test_a_new_recipient_after_a_relayed_one_defers_the_message(proxy, grey):
+    """Known then new: once the real server holds the transaction it judges every recipient;
+    the new one makes the message deferred, and the server's transaction is reset."""
+    service, clock, cache = InlinePolicyService(), FakeClock(), knownServer()
+    assert send(proxy, grey(service, clock, capabilityCache=cache))[-1] == 451
+    clock.advance(3700)
+    h = grey(service, clock, capabilityCache=cache)
+    assert send(proxy, h, rcpts=("<bob@example.org>", "<new@example.org>")) == [
+        250, 250, 250, 250, 451]
+    verbs = [c.split(":")[0].split(" ")[0] for c in h.script.commands]
+    assert verbs.count("RCPT") == 2 and "DATA" not in verbs and verbs[-1] == "RSET"
+
+
+def test_a_1x_subclass_policy_is_asked_at_data_only(proxy, grey):
+    """An overridden shouldWeAcceptMail cannot be known early: every RCPT goes to the server."""
+    h = grey(capabilityCache=knownServer(), shouldWeAcceptMail=lambda self: False)
+    assert send(proxy, h) == [250, 250, 250, 451]
+    assert h.script.connections == 1
+    assert any(c.startswith("RCPT TO:") for c in h.script.commands)
+
+
+def test_the_real_servers_refusal_of_the_sender_comes_at_rcpt(proxy, grey):
+    """MAIL is answered here; the server hears of the sender with the first recipient it must
+    judge, and its refusal (here 553) is that recipient's answer."""
+    h = grey(peer="127.0.0.1", capabilityCache=knownServer())
+    h.script.replies["MAIL"] = "553 5.7.1 sender banned"
+    codes = send(proxy, h)
+    assert codes == [250, 250, 553, 554], "and DATA has no valid recipient"

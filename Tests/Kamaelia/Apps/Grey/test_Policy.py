@@ -180,6 +180,36 @@ def test_one_deferred_recipient_defers_the_whole_message(make):
     assert decision.reasons == (("a@example.org", "passed"), ("b@example.org", "new"))
 
 
+def test_would_defer_foresees_decide_and_records_nothing(make):
+    """wouldDefer reads the store only: it agrees with the decision that follows it."""
+    policy = make()
+    assert policy.wouldDefer(envelope(), T0) and touched(policy) == 0
+    policy.decide(envelope(), T0)
+    assert policy.wouldDefer(envelope(), T0 + 600)                 # early retry
+    assert not policy.wouldDefer(envelope(), T0 + HOUR)            # would pass
+    assert policy.store.lookup(CLIENT, "<alice@sender.example>", "<bob@example.org>").last_pass is None
+    assert policy.decide(envelope(), T0 + HOUR).action == ACCEPT
+    assert policy.wouldDefer(envelope("bob@example.org", "new@example.org"), T0 + HOUR)
+    assert not policy.wouldDefer(envelope("postmaster@example.org"), T0)   # exempt
+    assert not policy.wouldDefer(envelope("eve@elsewhere.example"), T0)    # refused, not deferred
+    assert not policy.wouldDefer(envelope(client="127.0.0.1"), T0)         # allowed sender
+    assert touched(policy) == 1
+    assert not policy.needsStore(envelope("postmaster@example.org"))
+    assert policy.needsStore(envelope("bob@example.org"))
+
+
+def test_would_defer_honours_the_client_auto_whitelist(make):
+    policy = make(awl=AwlParameters(clients=1, interval=0))
+    policy.decide(envelope(), T0)
+    policy.decide(envelope(), T0 + HOUR)                           # one pass: network listed
+    assert not policy.wouldDefer(envelope("new@example.org"), T0 + HOUR + 1)
+    assert policy.decide(envelope("new@example.org"), T0 + HOUR + 1).action == ACCEPT
+
+
+def test_would_defer_without_a_store_says_deferred(make):
+    assert make(store=False).wouldDefer(envelope(), T0)
+
+
 def test_every_recipient_is_recorded_at_once(make):
     policy = make()
     rcpts = ("a@example.org", "b@example.org", "c@example.org")

@@ -48,6 +48,16 @@ class InlineService:
         now = asker.scheduler.wallclock() if now is None else now
         return (policy or self.policy).decide(envelope, now)
 
+    def wouldDefer(self, asker, envelope, now=None, policy=None):
+        yield 1
+        now = asker.scheduler.wallclock() if now is None else now
+        try:
+            if self.broken:
+                raise RuntimeError("the store is on fire")
+            return (policy or self.policy).wouldDefer(envelope, now)
+        except Exception:
+            return False     # as PolicyService: cannot tell, so DATA decides
+
 
 class FrontEnd:
     """Runs one delivery attempt through a front end; see ``attempt``."""

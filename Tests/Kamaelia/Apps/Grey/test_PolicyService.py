@@ -162,6 +162,49 @@ def test_a_policy_that_raises_gives_a_deferral_and_a_traceback(running, caplog):
     assert any(r.exc_info and "a bug in the policy" in str(r.exc_info[1]) for r in caplog.records)
 
 
+class Previewer(component):
+    """Asks the service ``wouldDefer`` about each (envelope, now) in turn."""
+
+    def __init__(self, service, questions):
+        super().__init__()
+        self.service = service
+        self.questions = questions
+        self.answers = []
+
+    def main(self):
+        for envelope, now in self.questions:
+            self.answers.append((yield from self.service.wouldDefer(self, envelope, now)))
+
+
+def preview(h, questions):
+    asker = Previewer(h.component, questions)
+    asker.activate(h.scheduler)
+    until(h, lambda: len(asker.answers) == len(questions))
+    return asker.answers
+
+
+class PreviewRaises(GreylistPolicy):
+    def wouldDefer(self, envelope, now):
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_would_defer_is_answered_in_the_service_thread_and_records_nothing(running):
+    h, policy = running()
+    assert preview(h, [(ENVELOPE, T0)]) == [True]
+    assert policy.store.lookup("198.51.100.7", "<alice@sender.example>", "<bob@example.org>") is None
+    assert h.component._tally == {}, "a preview is not an outcome"
+    ask(h, [(ENVELOPE, T0)])
+    assert preview(h, [(ENVELOPE, T0 + 60), (ENVELOPE, T0 + HOUR)]) == [True, False]
+
+
+def test_would_defer_says_false_when_it_cannot_tell(running, caplog):
+    """A failing store: False, so the decision at DATA (which defers safely) has the last word."""
+    h, _ = running(policy=PreviewRaises(SETTINGS, None))
+    with caplog.at_level(logging.WARNING, logger="Kamaelia.Apps.Grey.PolicyService"):
+        assert preview(h, [(ENVELOPE, T0)]) == [False]
+    assert any("asking again at DATA" in r.getMessage() for r in caplog.records)
+
+
 def test_set_policy_swaps_the_policy_for_the_next_question(running):
     h, policy = running()
     other = Envelope("198.51.100.7", "unknown", "c.example", "a@x.example", ("carol@example.net",))

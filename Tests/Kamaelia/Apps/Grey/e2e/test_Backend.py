@@ -13,17 +13,21 @@ import pytest
 from Kamaelia.Apps.Grey import SMTPReplies as R
 
 
-def test_backend_down_gives_451_at_mail_and_the_session_goes_on(grey, e2e):
-    """Nothing listening at smtp_ip:smtp_port: EHLO is still answered, MAIL gets 451 4.4.1,
-    and the client may try again on the same connection."""
+def test_backend_down_gives_451_at_rcpt_and_the_session_goes_on(grey, e2e):
+    """Nothing listening at smtp_ip:smtp_port: EHLO and MAIL are still answered (the real server
+    hears of the sender with the first recipient), RCPT gets 451 4.4.1, and the client may try
+    again on the same connection."""
     g = grey(e2e.freePort(), allowed_senders=["127.0.0.1"])
     with g.connect() as c:
         c.banner()
         c.expect("EHLO client.test", 250)
-        failed = c.command("MAIL FROM:<a@example.net>")
+        c.expect("MAIL FROM:<a@example.net>", 250)
+        failed = c.command("RCPT TO:<b@example.org>")
         assert (failed.code, failed.lines) == (451, [str(R.BACKEND_UNAVAILABLE)[4:]])
-        again = c.command("MAIL FROM:<a@example.net>")
+        again = c.command("RCPT TO:<b@example.org>")
         assert again.code == 451
+        assert c.command("DATA").code == 554     # no valid recipients
+        c.expect("RSET", 250)
         c.expect("NOOP", 250)
         c.expect("QUIT", 221)
     assert g.running()
@@ -39,7 +43,9 @@ def test_backend_coming_back_is_used_again(grey, e2e):
         with g.connect() as c:
             c.banner()
             c.expect("EHLO client.test", 250)
-            c.expect("MAIL FROM:<a@example.net>", 451)
+            c.expect("MAIL FROM:<a@example.net>", 250)
+            c.expect("RCPT TO:<b@example.org>", 451)
+            c.expect("RSET", 250)
             backend.start()
             replies = c.transaction("a@example.net", ["b@example.org"], e2e.message("back"), helo=None)
             assert [r.code for r in replies] == [250, 250, 354, 250]
@@ -169,21 +175,22 @@ def silentBackend():
 
 
 def test_backend_that_never_greets_gives_451_within_the_timeouts(grey, silentBackend):
-    """A real server that accepts but never sends its banner: EHLO is still answered, MAIL gets a
-    451 once connect_timeout + backend_timeout have passed, and nothing hangs."""
+    """A real server that accepts but never sends its banner: EHLO and MAIL are still answered,
+    RCPT gets a 451 once connect_timeout + backend_timeout have passed, and nothing hangs."""
     g = grey(silentBackend, allowed_senders=["127.0.0.1"], connect_timeout=1, backend_timeout=1)
     with g.connect() as c:
         c.banner()
         started = time.monotonic()
         c.expect("EHLO client.test", 250)
-        reply = c.command("MAIL FROM:<a@example.net>")
+        c.expect("MAIL FROM:<a@example.net>", 250)
+        reply = c.command("RCPT TO:<b@example.org>")
         assert reply.code == 451, reply
         assert time.monotonic() - started < 8
         c.expect("QUIT", 221)
 
 
 def test_backend_hanging_up_at_once_gives_451(grey):
-    """A real server that closes every connection straight away: 451 at MAIL."""
+    """A real server that closes every connection straight away: 451 at RCPT."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(50)
@@ -205,7 +212,8 @@ def test_backend_hanging_up_at_once_gives_451(grey):
         with g.connect() as c:
             c.banner()
             c.expect("EHLO client.test", 250)
-            c.expect("MAIL FROM:<a@example.net>", 451)
+            c.expect("MAIL FROM:<a@example.net>", 250)
+            c.expect("RCPT TO:<b@example.org>", 451)
             c.expect("QUIT", 221)
     finally:
         stop.set()

@@ -48,6 +48,29 @@ def test_first_attempt_deferred_then_retry_delivered_byte_exact(grey, backend, e
     assert b"[127.0.0.1]" in received.split(b"\r\n\r\n", 1)[0]
 
 
+def test_greylisted_sessions_open_no_connection_to_the_backend(grey, backend, e2e):
+    """Only the first session meets the backend (at EHLO, to learn what it offers); new
+    triplets after it are deferred without a connection; their retries are relayed."""
+    g = grey(backend)
+    senders = ["new%d@example.net" % i for i in range(5)]
+    for sender in senders:
+        with g.connect() as c:
+            c.banner()
+            replies = c.transaction(sender, ["bob@example.org", "carol@example.org"],
+                                    e2e.message("new"))
+            assert [r.code for r in replies] == [250, 250, 250, 250, R.GREYLISTED.code]
+            c.expect("QUIT", 221)
+    assert backend.handler.connections == 1
+    assert [c for c in backend.handler.commands if c[0] in ("MAIL", "RCPT")] == []
+    with g.connect() as c:
+        c.banner()
+        replies = c.transaction(senders[0], ["bob@example.org", "carol@example.org"],
+                                e2e.message("retry"))
+        assert [r.code for r in replies] == [250, 250, 250, 250, 354, 250]
+    [(sender, recipients, _)] = backend.waitForMessages(1)
+    assert (sender, recipients) == (senders[0], ["bob@example.org", "carol@example.org"])
+
+
 def test_retry_on_the_same_connection_also_passes(grey, backend, e2e):
     """The connection stays open after a 451: the client may retry at once (window 0)."""
     g = grey(backend)

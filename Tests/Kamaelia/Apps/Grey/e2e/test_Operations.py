@@ -215,6 +215,17 @@ def test_every_outcome_is_a_documented_value_with_the_envelope(grey, backend, e2
     session(relay)
     expected.append(("RELAY DENIED", "<r@example.net>", "<x@elsewhere.example>"))
 
+    # The real server judges recipients and senders once greylisting is passed: a greylisted
+    # attempt is answered by the proxy alone.
+    def greylisted(sender, recipient):
+        def script(c):
+            replies = c.transaction(sender, [recipient], e2e.message("first"))
+            assert [r.code for r in replies] == [250, 250, 250, 451], replies
+        return script
+
+    session(greylisted("u@example.net", "unknown@example.org"))
+    expected.append(("DEFERRED", "<u@example.net>", "<unknown@example.org>"))
+
     def rcptRefused(c):
         c.expect("EHLO outside.test", 250)
         c.expect("MAIL FROM:<u@example.net>", 250)
@@ -223,12 +234,16 @@ def test_every_outcome_is_a_documented_value_with_the_envelope(grey, backend, e2
     session(rcptRefused)
     expected.append(("RCPT REFUSED 550", "<u@example.net>", "<unknown@example.org>"))
 
+    session(greylisted("banned@example.net", "b@example.org"))
+    expected.append(("DEFERRED", "<banned@example.net>", "<b@example.org>"))
+
     def mailRefused(c):
         c.expect("EHLO outside.test", 250)
-        c.expect("MAIL FROM:<banned@example.net>", 553)
+        c.expect("MAIL FROM:<banned@example.net>", 250)
+        c.expect("RCPT TO:<b@example.org>", 553)      # the sender's refusal, at its first RCPT
         c.expect("QUIT", 221)
     session(mailRefused)
-    expected.append(("MAIL REFUSED 553", "<banned@example.net>", "-"))
+    expected.append(("MAIL REFUSED 553", "<banned@example.net>", "<b@example.org>"))
 
     def nothing(c):
         c.expect("QUIT", 221)
@@ -252,10 +267,11 @@ def test_every_outcome_is_a_documented_value_with_the_envelope(grey, backend, e2
 
     def unavailable(c):
         c.expect("EHLO outside.test", 250)
-        assert c.command("MAIL FROM:<late@example.net>").code == 451
+        c.expect("MAIL FROM:<ok@example.net>", 250)
+        assert c.command("RCPT TO:<b@example.org>").code == 451     # passed greylisting before
         c.expect("QUIT", 221)
     session(unavailable)
-    expected.append(("BACKEND UNAVAILABLE", "<late@example.net>", "-"))
+    expected.append(("BACKEND UNAVAILABLE", "<ok@example.net>", "<b@example.org>"))
 
     lines = g.waitForResults(len(expected))
     assert len(lines) == len(expected), lines
@@ -281,6 +297,8 @@ def test_debug_lines_carry_time_session_and_client(grey, backend, e2e, tmp_path)
             c.expect("EHLO %s.test" % name, 250)
         first.expect("MAIL FROM:<one@example.net>", 250)
         second.expect("MAIL FROM:<two@example.net>", 250)
+        first.expect("RCPT TO:<one@example.org>", 250)
+        second.expect("RCPT TO:<two@example.org>", 250)
     finally:
         first.close()
         second.close()
@@ -289,7 +307,7 @@ def test_debug_lines_carry_time_session_and_client(grey, backend, e2e, tmp_path)
 
     def both():
         text = path.read_text() if path.exists() else ""
-        return "one@example.net" in text and "two@example.net" in text and text
+        return "one@example.org" in text and "two@example.org" in text and text
 
     text = e2e.waitFor(both, message="both sessions in the debug log")
     sessions = {}
@@ -297,9 +315,9 @@ def test_debug_lines_carry_time_session_and_client(grey, backend, e2e, tmp_path)
         match = pattern.match(line)
         assert match, "debug line without time, session and client: %r" % line
         sessions.setdefault(match.group(2), set()).add(match.group(1))
-        if "one@example.net" in line:
+        if "one@example.org" in line:
             assert match.group(2) == "127.0.0.3"
-        if "two@example.net" in line:
+        if "two@example.org" in line:
             assert match.group(2) == "127.0.0.4"
     assert set(sessions) == {"127.0.0.3", "127.0.0.4"}
     assert all(len(ids) == 1 for ids in sessions.values())
@@ -311,7 +329,8 @@ def test_warnings_name_the_session_and_client_not_a_component(grey, e2e):
     with g.connect() as c:
         c.banner()
         c.expect("EHLO client.test", 250)
-        assert c.command("MAIL FROM:<a@example.net>").code == 451
+        c.expect("MAIL FROM:<a@example.net>", 250)
+        assert c.command("RCPT TO:<b@example.org>").code == 451
     line = g.waitForStderr(r"WARNING .*real SMTP server").group(0)
     assert re.search(r"session [0-9A-F]{10} client 127\.0\.0\.1", line), line
     assert "Protocol_" not in line
