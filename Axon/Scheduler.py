@@ -67,7 +67,11 @@ boundary and interrupt a blocking wait.
 
 Timers and I/O, for components that wait on time or sockets without
 threads: ``callLater(delay, fn, *args)`` / ``callAt(when, fn, *args)``
-return a handle with ``cancel()``; ``addReader(fileobj, fn, *args)``,
+return a handle with ``cancel()`` (from the scheduler's thread; a
+cancelled timer leaves the heap when it reaches the top, or in a
+compaction once over 100 timers and over half of the heap are cancelled,
+so code that re-arms a timeout per request does not grow it);
+``addReader(fileobj, fn, *args)``,
 ``addWriter``, ``removeReader`` and ``removeWriter`` watch a file or socket
 with the ``selectors`` module (epoll on Linux) and call ``fn`` in the
 scheduler's thread while it is ready. Time comes from one clock:
@@ -176,23 +180,33 @@ class _SleepStep(object):
         return next(self.step)
 
 
+# A heap of more timers than this is compacted once over half of them are cancelled.
+_MIN_COMPACTED_TIMERS = 100
+
+
 class TimerHandle(object):
     """A callback scheduled with ``callLater``/``callAt``; ``cancel()`` withdraws it."""
 
-    __slots__ = ("when", "seq", "callback", "args", "cancelled", "__weakref__")
+    __slots__ = ("when", "seq", "callback", "args", "cancelled", "_heap", "__weakref__")
 
-    def __init__(self, when, seq, callback, args):
+    def __init__(self, when, seq, callback, args, heap=None):
         self.when = when
         self.seq = seq
         self.callback = callback
         self.args = args
         self.cancelled = False
+        # The scheduler whose heap holds this handle (told of a cancellation).
+        self._heap = heap
 
     def cancel(self):
         """Withdraw the callback; cancelling twice, or after it ran, is harmless."""
         self.cancelled = True
         self.callback = None
         self.args = None
+        heap = self._heap
+        if heap is not None:
+            self._heap = None
+            heap._timerCancelled()
 
     def __lt__(self, other):
         return (self.when, self.seq) < (other.when, other.seq)
@@ -240,6 +254,7 @@ class scheduler(microprocess):
         self._blocking = False
         self._stopRequested = False
         self._timers = []
+        self._cancelledTimers = 0
         self._timerSeq = itertools.count()
         self._selector = None
         self._io = {}
@@ -436,8 +451,27 @@ class scheduler(microprocess):
         if self._foreignThread():
             raise RuntimeError("callAt/callLater must be called from the scheduler's "
                                "thread; use callSoonThreadsafe")
-        handle = TimerHandle(when, next(self._timerSeq), callback, args)
+        handle = TimerHandle(when, next(self._timerSeq), callback, args, self)
         heapq.heappush(self._timers, handle)
+        return handle
+
+    def _timerCancelled(self):
+        """A pending timer was cancelled: compact the heap once most of it is cancelled."""
+        self._cancelledTimers += 1
+        timers = self._timers
+        if self._cancelledTimers > _MIN_COMPACTED_TIMERS and 2 * self._cancelledTimers > len(timers):
+            # In place: _runTimers may be iterating over this very list.
+            timers[:] = [handle for handle in timers if not handle.cancelled]
+            heapq.heapify(timers)
+            self._cancelledTimers = 0
+
+    def _popTimer(self):
+        """Take the earliest timer off the heap (one that is due, or cancelled)."""
+        handle = heapq.heappop(self._timers)
+        if handle.cancelled:
+            self._cancelledTimers -= 1
+        else:
+            handle._heap = None
         return handle
 
     def callLater(self, delay, callback, *args):
@@ -448,14 +482,14 @@ class scheduler(microprocess):
         """When the earliest pending timer is due (``self.clock`` time), or None."""
         timers = self._timers
         while timers and timers[0].cancelled:
-            heapq.heappop(timers)
+            self._popTimer()
         return timers[0].when if timers else None
 
     def _runTimers(self):
         timers = self._timers
         now = self.clock()
         while timers and (timers[0].cancelled or timers[0].when <= now):
-            handle = heapq.heappop(timers)
+            handle = self._popTimer()
             if not handle.cancelled:
                 callback, args = handle.callback, handle.args
                 handle.cancel()

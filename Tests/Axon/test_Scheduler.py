@@ -731,6 +731,55 @@ def test_the_clock_attribute_is_replaceable():
     assert s.nextTimerDue() is None
 
 
+def test_a_timeout_re_armed_per_request_does_not_grow_the_timer_heap():
+    from Axon.Testing import FakeClock
+    clock = FakeClock(start=0.0)
+    s = scheduler().useClock(clock)
+    fired = []
+    keep = s.callLater(1000, fired.append, "kept")
+    timer = None
+    for i in range(10000):
+        if timer is not None:
+            timer.cancel()
+        timer = s.callLater(300, fired.append, i)
+        clock.advance(0.001)
+    assert len(s._timers) < 250
+    Sleeper().activate(s)
+    clock.advance(300)
+    s.runCycle()
+    assert fired == [9999]
+    timer.cancel()          # after it ran: harmless, and not counted as pending
+    clock.advance(1000)
+    s.runCycle()
+    assert fired == [9999, "kept"] and keep.cancelled
+    assert s.nextTimerDue() is None
+
+
+def test_a_timer_that_cancels_many_others_while_timers_run_loses_none_that_are_due():
+    from Axon.Testing import FakeClock
+    clock = FakeClock(start=0.0)
+    s = scheduler().useClock(clock)
+    fired = []
+    doomed = [s.callLater(50 + i, fired.append, "doomed") for i in range(300)]
+
+    def cancelThem():
+        fired.append("canceller")
+        for handle in doomed:
+            handle.cancel()
+
+    s.callLater(1, cancelThem)
+    s.callLater(1, fired.append, "same time")
+    s.callLater(2, fired.append, "later")
+    Sleeper().activate(s)
+    clock.advance(5)
+    s.runCycle()
+    assert fired == ["canceller", "same time", "later"]
+    assert len(s._timers) <= 1
+    clock.advance(1000)
+    s.runCycle()
+    assert fired == ["canceller", "same time", "later"] and s.nextTimerDue() is None
+
+
 def test_one_clock_object_gives_timers_and_the_wall_clock():
     from Axon.Testing import FakeClock
     clock = FakeClock(start=50.0, epoch=1_000_000.0)
