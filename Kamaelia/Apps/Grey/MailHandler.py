@@ -250,21 +250,45 @@ class MailHandler(component):
 
     # -- time ----------------------------------------------------------------------
 
+    # One timer serves every wait of the conversation: a new deadline later than
+    # the armed timer keeps it (most are, as each command pushes the deadline
+    # on), and the timer, when it fires early, re-arms for the deadline then
+    # current. A conversation costs a timer per timeout period, not per command.
+
     def _onTimer(self):
         self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if self.scheduler.clock() < deadline:
+            self._timer = self.scheduler.callAt(deadline, self._onTimer)
+            return
         self._deliveryWake()
 
     def setDeadline(self, seconds):
         """Arrange to be woken ``seconds`` from now (None: no deadline)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if seconds is None:
             self._deadline = None
             return
-        clock = self.scheduler.clock
-        self._deadline = clock() + seconds
-        self._timer = self.scheduler.callLater(seconds, self._onTimer)
+        scheduler = self.scheduler
+        deadline = self._deadline = scheduler.clock() + seconds
+        timer = self._timer
+        if timer is not None:
+            if timer.when <= deadline:
+                return
+            timer.cancel()
+        self._timer = scheduler.callAt(deadline, self._onTimer)
+
+    def _cancelTimer(self):
+        self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _closeDownMicroprocess(self):
+        # However the conversation ended, its timer goes with it.
+        self._cancelTimer()
+        return super()._closeDownMicroprocess()
 
     def deadlinePassed(self):
         return self._deadline is not None and self.scheduler.clock() >= self._deadline
@@ -621,7 +645,7 @@ class MailHandler(component):
                     self.reply(failure)
                 elif not self.breakConnection:
                     yield from self.runHook(self.messageReceived())
-        self.setDeadline(None)
+        self._cancelTimer()
         self.send(producerFinished(self), "signal")
         yield WaitComplete(self.handleDisconnect())
         if not self.resultLogged:

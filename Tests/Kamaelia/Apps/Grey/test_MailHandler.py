@@ -206,6 +206,23 @@ def test_silence_during_a_message_is_a_timeout_with_421():
     assert h.finished and h.component._timedOut
 
 
+def test_a_busy_conversation_keeps_one_timer_and_still_times_out_after_silence():
+    h = start(inactivity_timeout=60)
+    h.getAll("outbox")
+    for _ in range(300):
+        talk(h, b"NOOP\r\n")
+        h.advance(1)
+    assert not h.finished, "each command put the deadline off"
+    assert len([t for t in h.scheduler._timers if not t.cancelled]) == 1
+    assert len(h.scheduler._timers) <= 2
+    h.advance(58)
+    assert not h.finished, "59 s after the last command"
+    h.advance(2)
+    assert "421 4.4.2" in text(h.getAll("outbox"))
+    assert h.finished and h.component._timedOut
+    assert h.scheduler.nextTimerDue() is None, "the conversation's timer went with it"
+
+
 def test_the_connection_going_away_mid_message_calls_no_hook():
     received = []
 
