@@ -149,6 +149,30 @@ class LineBuffer(object):
             raise TypeError("LineBuffer takes bytes, not str (encode it first)")
         self._data += data
 
+    def completeLines(self, maxBytes: int | None = None) -> bytes:
+        """The complete lines at the front, terminators included, without consuming them.
+
+        At most ``maxBytes`` bytes (the lines that end within them); b"" if
+        there is no complete line, or while an over-long line is being
+        discarded. ``skip`` then consumes what the caller took, so a parser
+        can take a run of lines it needs no change to in one go.
+        """
+        if self._discarding:
+            return b""
+        data = self._data
+        stop = len(data) if maxBytes is None else min(len(data), maxBytes)
+        end = data.rfind(self._terminator, 0, stop)
+        if end < 0:
+            return b""
+        return bytes(data[:end + len(self._terminator)])
+
+    def skip(self, count: int) -> None:
+        """Consume ``count`` bytes from the front (of what ``completeLines`` returned)."""
+        if count < 0 or count > len(self._data):
+            raise ValueError("cannot skip %d of %d buffered bytes" % (count, len(self._data)))
+        del self._data[:count]
+        self._searchFrom = 0
+
     def unconsumed(self) -> bytes:
         """The buffered bytes that have not been returned as lines (a copy)."""
         return bytes(self._data)

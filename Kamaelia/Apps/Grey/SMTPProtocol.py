@@ -530,6 +530,8 @@ class DataChecker(object):
 
 
 NORMALIZE, REJECT = "normalize", "reject"
+# A text line over the limit: TEXT_LINE_LIMIT - 1 octets before its LF, its CR among them.
+_LONG_TEXT_LINE = re.compile(b"[^\n]{%d}" % TEXT_LINE_LIMIT)
 NORMALIZE_FRAMING_LIMIT = 65536
 BARE_NEWLINE_MODES = (NORMALIZE, REJECT)
 
@@ -569,6 +571,47 @@ class MessageReader(object):
         self.out = bytearray()
         self.afterCRLF = True
         self.finished = False
+
+    @property
+    def takesBlocks(self) -> bool:
+        """True if ``block`` may take lines now (normalizing, at a line start, nothing failed)."""
+        return self.normalize and self.afterCRLF and not self.finished and not self.checker.failed
+
+    def block(self, data: bytes) -> "tuple[int, bool]":
+        """Take a run of whole lines at once, if none of them needs changing or fails a check.
+
+        ``data`` is complete lines as framed (each ending in LF). Returns
+        (bytes taken, end of data seen): the lines up to and including the
+        terminating "." if it is among them, else all of them; (0, False)
+        if the run holds a bare CR or LF, a line over the limit, or would
+        make the message too big -- then ``line`` must take it line by line.
+        The content relayed and the checks are exactly those of ``line``.
+        """
+        if not self.takesBlocks:
+            return 0, False
+        if data.startswith(b".\r\n"):
+            content, taken, ended = b"", 3, True
+        else:
+            end = data.find(b"\r\n.\r\n")
+            if end >= 0:
+                content, taken, ended = data[:end + 2], end + 5, True
+            else:
+                content, taken, ended = data, len(data), False
+        if content:
+            lines = content.count(b"\r\n")
+            if content.count(b"\n") != lines or content.count(b"\r") != lines:
+                return 0, False
+            if _LONG_TEXT_LINE.search(content):
+                return 0, False
+            checker = self.checker
+            size = checker.size + len(content)
+            if checker.maxSize is not None and size > checker.maxSize:
+                return 0, False
+            checker.size = size
+            self.out += content
+        if ended:
+            self.finished = True
+        return taken, ended
 
     def line(self, raw: bytes) -> bool:
         if self.finished:

@@ -66,7 +66,10 @@ The connection is in one of four states:
   of at least ``chunk_size`` bytes each, then an ``EndOfMessage`` holding
   the rest (``data``) and the reply that must replace acceptance
   (``failure``: 552 or 554) or None. Where chunks begin and end depends on
-  the content alone, never on how the bytes arrived.
+  the content alone, never on how the bytes arrived. Runs of ordinary
+  lines (CRLF ends, none over the limit, no lone "."), most of a message,
+  are checked and copied in one piece (``MessageReader.block``); a run
+  needing a closer look goes line by line, with the same result.
 - ``TLS``: a 220 was sent in answer to STARTTLS. Whatever the client sent
   after the command was plaintext, and is thrown away (as is anything fed
   until ``tls_started()`` says the handshake is done; RFC 3207 4.2).
@@ -383,7 +386,26 @@ class SMTPServerEngine(object):
             buffer.maxLength = reader.framingLimit
         limit = self.chunk_size
         out = reader.out
+        blocks = True
         while True:
+            # Runs of ordinary lines go in one piece; a run that needs a closer
+            # look (bare CR/LF, long line, size) goes line by line for this call.
+            if blocks and reader.takesBlocks:
+                lines = buffer.completeLines(None if limit is None else max(limit - len(out), 1))
+                if lines:
+                    taken, ended = reader.block(lines)
+                    if taken:
+                        buffer.skip(taken)
+                        if ended:
+                            end = EndOfMessage(bytes(out), reader.failure())
+                            self._move(END_OF_DATA)
+                            return end
+                        if limit is not None and len(out) >= limit:
+                            chunk = MessageChunk(bytes(out))
+                            out.clear()
+                            return chunk
+                        continue
+                    blocks = False
             try:
                 raw = buffer.nextLine()
             except LineTooLong as e:

@@ -413,3 +413,31 @@ def test_an_over_long_line_reports_its_last_bytes_before_the_terminator(chunk):
                 break
             reports.append(line)
     assert reports == [b"z\r", b"bq", b"ok"]
+
+
+def test_complete_lines_are_shown_whole_and_consumed_only_when_skipped():
+    buf = LineBuffer(b"\n")
+    buf.feed(b"one\r\ntwo\nthr")
+    assert buf.completeLines() == b"one\r\ntwo\n"
+    assert buf.completeLines(8) == b"one\r\n", "only lines that end within the bound"
+    assert buf.completeLines(3) == b""
+    buf.skip(5)
+    assert buf.nextLine() == b"two"
+    assert buf.completeLines() == b""
+    buf.feed(b"ee\n")
+    assert buf.completeLines() == b"three\n"
+    with pytest.raises(ValueError):
+        buf.skip(7)
+    buf.skip(6)
+    assert buf.buffered == 0
+
+
+def test_no_complete_lines_are_shown_while_a_long_line_is_discarded():
+    buf = LineBuffer(b"\n", maxLength=8)
+    buf.feed(b"x" * 20)
+    assert buf.nextLine() is None and buf.discarding
+    buf.feed(b"yy\nnext\n")
+    assert buf.completeLines() == b""
+    with pytest.raises(LineTooLong):
+        buf.nextLine()
+    assert buf.completeLines() == b"next\n"

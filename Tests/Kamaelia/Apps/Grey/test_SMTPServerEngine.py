@@ -375,6 +375,58 @@ def test_arbitrary_bytes_never_raise_and_chunking_never_matters(data, cuts):
     assert converse(pieces)[:2] == converse([data])[:2]
 
 
+class LineByLine(engineModule.MessageReader):
+    """The reader with its block short cut turned off: every line through ``line``."""
+
+    @property
+    def takesBlocks(self):
+        return False
+
+
+CONTENT_PIECES = [b"a", b"text ", b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.\r\n", b"\x00",
+                  b"\xff\xfe", b"x" * 499, b" " * 997, b".\r\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(CONTENT_PIECES), max_size=40),
+       st.lists(st.integers(min_value=0, max_value=4000), max_size=10),
+       st.sampled_from([None, 30, 16384]), st.sampled_from([None, 1500]))
+def test_runs_of_lines_taken_whole_give_what_line_by_line_gives(pieces, cuts, chunk_size, size):
+    data = b"DATA\r\n" + b"".join(pieces) + b"\r\n.\r\nNOOP\r\nQUIT\r\n"
+    points = sorted({c for c in cuts if c <= len(data)})
+    chunks = [data[a:b] for a, b in zip([0] + points, points + [len(data)])]
+    settings_ = dict(chunk_size=chunk_size, max_message_size=size)
+    fast = converse(chunks, **settings_)[:2]
+    original = engineModule.MessageReader
+    engineModule.MessageReader = LineByLine
+    try:
+        slow = converse(chunks, **settings_)[:2]
+    finally:
+        engineModule.MessageReader = original
+    assert fast == slow, "the same events, chunks cut in the same places, the same replies"
+    if chunk_size:
+        assert all(len(e.data) >= chunk_size for e in fast[0] if type(e) is MessageChunk)
+
+
+def test_ordinary_content_is_taken_in_runs_not_line_by_line():
+    calls = []
+
+    class Counting(engineModule.MessageReader):
+        def line(self, raw):
+            calls.append(raw)
+            return super().line(raw)
+
+    body = b"".join(b"line %04d\r\n" % i for i in range(100))
+    original = engineModule.MessageReader
+    engineModule.MessageReader = Counting
+    try:
+        events, _, _ = converse([b"DATA\r\n" + body + b".\r\n"])
+    finally:
+        engineModule.MessageReader = original
+    assert kinds(events) == ["Data", "EndOfMessage", "CLOSED"] and events[1].data == body
+    assert calls == []
+
+
 def test_the_engine_modules_are_pure():
     """No Axon, sockets or clock in the engines (DESIGN.md: pure modules)."""
     forbidden = {"Axon", "socket", "time", "datetime", "selectors", "asyncio", "threading"}
