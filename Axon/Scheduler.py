@@ -782,28 +782,16 @@ class scheduler(microprocess):
                 self._woken = survivors
 
     def _cycleFast(self, canblock):
-        """Run one cycle (no yields): the cycle ``runThreads`` and ``runCycle`` run.
+        """Run one cycle (no yields), as ``runCycle`` does and ``runThreads`` (calling the parts).
 
-        ``_startCycle`` and ``_finishCycle``, inline (this runs once per cycle).
+        The cycle is defined once, in three parts that ``_cycle`` (which
+        yields between turns, as 1.x did) shares: ``_startCycle``,
+        ``_runSteps``, ``_finishCycle``; the end of a cycle that is not the
+        common case is ``_endOfCycle`` (cross-thread calls, timers, I/O wait).
         """
-        self._cycleNumber = next(_cycleNumbers)
-        self.time = self.wallclock()
-        runqueue = self._runqueue
-        survivors = self._runqueue = []
+        runqueue, survivors = self._startCycle()
         self._runSteps(runqueue, survivors)
-        woken = self._woken
-        if (self._foreign or self._timers or self._io or self._stopRequested
-                or self._wokenActive or not (survivors or woken)):
-            self._endOfCycle(survivors, canblock)
-        elif woken:
-            if survivors:
-                survivors.extend(woken)
-                self._woken = []
-            else:
-                # Everything that ran went to sleep: what was woken is the
-                # next run queue as it is.
-                self._runqueue = woken
-                self._woken = survivors
+        self._finishCycle(survivors, canblock)
 
     def _cycle(self, canblock):
         """Generator running one cycle as 1.x's ``main()`` did, yield for yield.
@@ -881,13 +869,16 @@ class scheduler(microprocess):
     def runThreads(self, slowmo=0):
         """Run until every microprocess has ended, blocking (not spinning) when idle."""
         saved = self._enter()
-        cycle = self._cycleFast
+        # _cycleFast's parts, called from here: one call fewer per cycle.
+        start, run, finish = self._startCycle, self._runSteps, self._finishCycle
         over = self._over
         try:
             while True:
                 if slowmo:
                     time.sleep(slowmo)
-                cycle(True)
+                runqueue, survivors = start()
+                run(runqueue, survivors)
+                finish(survivors, True)
                 if (self._stopRequested or not self.threads) and over():
                     return
         finally:
