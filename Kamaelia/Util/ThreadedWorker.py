@@ -80,7 +80,7 @@ class ThreadedWorker(threadedcomponent):
 
     def __init__(self, **argd):
         super().__init__(**argd)
-        self._requests = queue.Queue()
+        self._requests = queue.SimpleQueue()
 
     def call(self, asker, function, *args, timeout=None):
         """Generator for ``asker``: ``function(*args)`` run in the worker's thread."""
