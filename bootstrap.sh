@@ -1,9 +1,11 @@
 #!/bin/sh
 # Make (or reuse) a virtual environment in .venv and install this project into
-# it, editable; with --test, the test dependencies as well.
+# it, editable; with --test, the test dependencies as well; with --bench, the
+# test and the benchmark dependencies (aiosmtpd, uvloop).
 #
 #   ./bootstrap.sh && .venv/bin/kamaelia-grey --listen 127.0.0.1 --port 2525
 #   ./bootstrap.sh --test && .venv/bin/python -m pytest
+#   ./bootstrap.sh --bench && .venv/bin/python bench/issue12.py
 #
 # Nothing is installed outside .venv, so this works with Debian's externally
 # managed system Python (PEP 668) as with any other Python 3.11 or later.
@@ -17,10 +19,12 @@ set -eu
 cd "$(dirname "$0")"
 
 extras=""
+label=""
 case "${1:-}" in
     "") ;;
-    --test) extras="[test]" ;;
-    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+    --test) extras="[test]"; label=" and its test dependencies" ;;
+    --bench) extras="[test,bench]"; label=" and its test and benchmark dependencies" ;;
+    *) echo "usage: $0 [--test | --bench]" >&2; exit 2 ;;
 esac
 
 PYTHON=${PYTHON:-python3}
@@ -65,13 +69,15 @@ if ! venvWorks; then
     echo '*' > "$VENV/.gitignore"
 fi
 
-wanted="$("$VENV/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())') $extras"
+project="$("$VENV/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')"
+wanted="$project $extras"
 stamp=$(cat "$VENV/.bootstrap" 2>/dev/null || true)
-# A test install also serves a plain one.
-if [ "$stamp" = "$wanted" ] || { [ -z "$extras" ] && [ "$stamp" = "${wanted}[test]" ]; }; then
+# A test install also serves a plain one; a bench install serves all three.
+if [ "$stamp" = "$wanted" ] || { [ -z "$extras" ] && [ "$stamp" = "$project [test]" ]; } \
+        || [ "$stamp" = "$project [test,bench]" ]; then
     exit 0
 fi
 rm -f "$VENV/.bootstrap"
-say "installing Kamaelia${extras:+ and its test dependencies} into $VENV (Python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())'))"
+say "installing Kamaelia$label into $VENV (Python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())'))"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".$extras"
 echo "$wanted" > "$VENV/.bootstrap"

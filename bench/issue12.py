@@ -10,7 +10,7 @@ Run (from the repository root)::
     python3 bench/issue12.py --only grey,tcp
 
 Needs, besides Kamaelia's own dependencies: ``aiosmtpd`` and ``uvloop``
-(``.venv/bin/pip install -e '.[bench]'``, or ``pip install aiosmtpd uvloop``)
+(``./bootstrap.sh --bench``, or ``pip install aiosmtpd uvloop``)
 and, for the smtp-source row, Debian's ``postfix`` package
 (``apt-get install postfix``: it ships ``/usr/sbin/smtp-source`` and
 ``/usr/sbin/smtp-sink``). A missing tool skips only the figures that need
