@@ -396,14 +396,9 @@ class SMTPServerEngine(object):
                     taken, ended = reader.block(lines)
                     if taken:
                         buffer.skip(taken)
-                        if ended:
-                            end = EndOfMessage(bytes(out), reader.failure())
-                            self._move(END_OF_DATA)
-                            return end
-                        if limit is not None and len(out) >= limit:
-                            chunk = MessageChunk(bytes(out))
-                            out.clear()
-                            return chunk
+                        event = self._content_event(reader, ended)
+                        if event is not None:
+                            return event
                         continue
                     blocks = False
             try:
@@ -416,14 +411,22 @@ class SMTPServerEngine(object):
                     self._move(INPUT_ENDED)
                     return CONNECTION_CLOSED
                 return NEED_DATA
-            if reader.line(raw):
-                end = EndOfMessage(bytes(out), reader.failure())
-                self._move(END_OF_DATA)
-                return end
-            if limit is not None and len(out) >= limit:
-                chunk = MessageChunk(bytes(out))
-                out.clear()
-                return chunk
+            event = self._content_event(reader, reader.line(raw))
+            if event is not None:
+                return event
+
+    def _content_event(self, reader: MessageReader, ended: bool) -> Optional[Event]:
+        """After content was taken: the end of the message, a full chunk, or None (read on)."""
+        out = reader.out
+        if ended:
+            end = EndOfMessage(bytes(out), reader.failure())
+            self._move(END_OF_DATA)
+            return end
+        if self.chunk_size is not None and len(out) >= self.chunk_size:
+            chunk = MessageChunk(bytes(out))
+            out.clear()
+            return chunk
+        return None
 
     # -- output and the application's decisions ---------------------------------------------
 
