@@ -121,13 +121,19 @@ def runSink():
     controller = Controller(handler, hostname="127.0.0.1", port=port,
                             server_hostname="sink.bench.example", data_size_limit=50_000_000,
                             ready_timeout=START_DEADLINE)
+    serveSink(controller, port, lambda: {"count": handler.count})
+
+
+def serveSink(controller, port, counts):
+    """Start an aiosmtpd ``controller``, announce ``port``, and on stdin answer "count"
+    with ``counts()`` (as JSON) until "exit" or the end of input."""
     controller.start()
     print(json.dumps({"port": port}), flush=True)
     try:
         for line in sys.stdin:
             command = line.strip()
             if command == "count":
-                print(json.dumps({"count": handler.count}), flush=True)
+                print(json.dumps(counts()), flush=True)
             elif command == "exit":
                 break
     finally:

@@ -149,17 +149,7 @@ def runSink():
     controller = CountingController(Handler(), hostname="127.0.0.1", port=port,
                                     server_hostname="sink.bench.example",
                                     data_size_limit=50_000_000, ready_timeout=START_DEADLINE)
-    controller.start()
-    print(json.dumps({"port": port}), flush=True)
-    try:
-        for line in sys.stdin:
-            command = line.strip()
-            if command == "count":
-                print(json.dumps(counts), flush=True)
-            elif command == "exit":
-                break
-    finally:
-        controller.stop()
+    grey_bench.serveSink(controller, port, lambda: counts)
 
 
 # -- role: deferred attempts ----------------------------------------------------------------
