@@ -19,6 +19,7 @@ The programs under ``Tests/Compat/programs/`` are written the way Kamaelia
 """
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -54,10 +55,31 @@ def assertRanCleanly():
     return check
 
 
+def _ephemeralLow():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free(kind):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port the programs can bind on every address, chosen below the ephemeral range.
+
+    A port the kernel hands out for bind(0) comes from the range outgoing
+    connections use too, so in a busy suite another test's connection could
+    take it before the program (a second Python process) binds it.
+    """
+    low = min(_ephemeralLow(), 65536)
+    for _ in range(200):
+        port = random.randrange(20000, max(low, 20001))
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found below %d" % low)
 
 
 @pytest.fixture
