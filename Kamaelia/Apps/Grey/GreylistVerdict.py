@@ -178,7 +178,7 @@ __all__ = [
     "countDomainPass",
     "senderDomain", "keyDigest", "MessageVerdict", "CLIENT_AWL", "DOMAIN_AWL",
     "DEFAULT_AWL", "MessageKeys", "KeyBuilder", "storableText", "MAX_KEY_FIELD",
-    "MessageAccess", "decideMessage",
+    "MessageAccess", "decideMessage", "wouldDeferMessage",
     "Expired", "OUTCOMES", "DEFERRED", "PASSED", "WHITELISTED", "REFUSED",
     "NEVER_RETRIED", "hourStart", "outcomeCounts", "lastDay", "summaryOf",
 ]
@@ -653,6 +653,23 @@ def decideMessage(access: MessageAccess, keys: MessageKeys, now: float,
                 access.writeDomain(keys.domain, countedPair)
     count = client.count if client is not None and keys.client is not None else 0
     return MessageVerdict(None, verdicts, count)
+
+
+def wouldDeferMessage(client: Optional[AwlRecord], pair: Optional[DomainAwlRecord],
+                      records: Iterable[Optional[Record]], now: float,
+                      awl: AwlParameters, profile: TimingProfile = KAMAELIA) -> bool:
+    """``decideMessage`` read-only: True if it would now pass no auto-whitelist and defer.
+
+    ``client`` and ``pair`` are the rows it would read (None when that
+    auto-whitelist is off, or has no row), ``records`` the triplets' rows;
+    they are consumed only if no auto-whitelist applies. Nothing is written
+    or refreshed, so asking first and deciding later records one attempt.
+    """
+    if client is not None and isListed(client, now, awl):
+        return False
+    if pair is not None and isDomainListed(pair, now, awl):
+        return False
+    return any(not decide(record, now, profile).passed for record in records)
 
 
 class Expired(NamedTuple):

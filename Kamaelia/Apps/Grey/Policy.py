@@ -123,10 +123,8 @@ from Kamaelia.Apps.Grey.GreylistVerdict import (
     MessageVerdict,
     Record,
     TimingProfile,
-    isDomainListed,
-    isListed,
+    wouldDeferMessage,
 )
-from Kamaelia.Apps.Grey.GreylistVerdict import decide as decideTriplet
 from Kamaelia.Apps.Grey.Networks import (
     AddressSet,
     NetworkList,
@@ -521,13 +519,11 @@ class GreylistPolicy:
         awl = store.awl
         sender = _token(envelope.sender)
         ip = envelope.clientAddress
-        if awl.clients and isListed(store.lookupClient(ip), now, awl):
-            return False
-        if awl.domains and isDomainListed(store.lookupDomain(ip, sender), now, awl):
-            return False
-        profile = store.profile
-        return any(not decideTriplet(store.lookup(ip, sender, _token(r)), now, profile).passed
-                   for r in pending)
+        # Lazily: the triplets are read only if no auto-whitelist applies.
+        return wouldDeferMessage(
+            store.lookupClient(ip) if awl.clients else None,
+            store.lookupDomain(ip, sender) if awl.domains else None,
+            (store.lookup(ip, sender, _token(r)) for r in pending), now, awl, store.profile)
 
     def _askStore(self, envelope: Envelope, pending: list[str],
                   now: float) -> Optional[MessageVerdict]:

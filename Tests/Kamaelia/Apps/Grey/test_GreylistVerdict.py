@@ -367,3 +367,56 @@ def test_normalised_ipv4_client_is_exactly_the_ipaddress_network(address):
 def test_text_that_is_not_a_plain_dotted_quad_takes_the_careful_path(text):
     expected = "192.0.2.0/24" if text.strip() == "192.0.2.7" else text.strip().lower()
     assert normaliseClient(text) == expected
+
+
+class RowsAccess(object):
+    """decideMessage's rows in dictionaries, its writes kept."""
+
+    def __init__(self, client, pair, records, profile):
+        self.clients = {"net": client} if client is not None else {}
+        self.pairs = {("net", "d"): pair} if pair is not None else {}
+        self.records = {("net", "s", str(i)): r for i, r in enumerate(records) if r is not None}
+        self.profile = profile
+
+    def readClient(self, key):
+        return self.clients.get(key)
+
+    def writeClient(self, key, record):
+        self.clients[key] = record
+
+    def readDomain(self, key):
+        return self.pairs.get(key)
+
+    def writeDomain(self, key, record):
+        self.pairs[key] = record
+
+    def checkKeys(self, keys, now):
+        verdicts = tuple(decide(self.records.get(k), now, self.profile) for k in keys)
+        for k, v in zip(keys, verdicts):
+            self.records[k] = v.record
+        return verdicts
+
+
+HOURS = st.floats(min_value=0, max_value=60 * 86400, allow_nan=False)
+OPTIONAL_RECORD = st.one_of(st.none(), st.builds(
+    Record, st.one_of(st.none(), HOURS.map(lambda h: T0 - h)),
+    st.one_of(st.none(), HOURS.map(lambda h: T0 - h))))
+
+
+@given(st.one_of(st.none(), st.builds(AwlRecord, st.integers(0, 8), HOURS.map(lambda h: T0 - h))),
+       st.one_of(st.none(), st.builds(DomainAwlRecord, st.just("a@d"), st.integers(0, 3),
+                                      HOURS.map(lambda h: T0 - h))),
+       st.lists(OPTIONAL_RECORD, min_size=1, max_size=4),
+       st.booleans(), st.booleans(), st.sampled_from([KAMAELIA, POSTGREY]))
+def test_wouldDeferMessage_says_what_decideMessage_then_decides(client, pair, records, clients,
+                                                               domains, profile):
+    from Kamaelia.Apps.Grey.GreylistVerdict import MessageKeys, decideMessage, wouldDeferMessage
+    awl = AwlParameters(clients=5 if clients else 0, domains=domains)
+    keys = MessageKeys(triplets=tuple(("net", "s", str(i)) for i in range(len(records))),
+                       client="net" if clients else None,
+                       domain=("net", "d") if domains else None, senderId="a@d")
+    predicted = wouldDeferMessage(client if clients else None, pair if domains else None,
+                                  records, T0, awl, profile)
+    verdict = decideMessage(RowsAccess(client, pair, records, profile), keys, T0, awl)
+    deferred = verdict.autoWhitelisted is None and not all(v.passed for v in verdict.verdicts)
+    assert predicted == deferred
