@@ -22,17 +22,20 @@ SETTINGS = PolicySettings(allowedDomains=("example.org",))
 
 
 class Asker(component):
-    """Asks the service about each (envelope, now) in turn; keeps the decisions in order."""
+    """Asks the service (``decide``, or the generator named ``question``) about each
+    (envelope, now) in turn; keeps the answers in order."""
 
-    def __init__(self, service, questions):
+    def __init__(self, service, questions, question="decide"):
         super().__init__()
         self.service = service
         self.questions = questions
+        self.question = question
         self.decisions = []
 
     def main(self):
+        ask = getattr(self.service, self.question)
         for envelope, now in self.questions:
-            decision = yield from self.service.decide(self, envelope, now)
+            decision = yield from ask(self, envelope, now)
             self.decisions.append(decision)
 
 
@@ -75,8 +78,8 @@ def until(h, condition, deadline=20.0):
         h.runUntilIdle()
 
 
-def ask(h, questions):
-    asker = Asker(h.component, questions)
+def ask(h, questions, question="decide"):
+    asker = Asker(h.component, questions, question)
     asker.activate(h.scheduler)
     until(h, lambda: len(asker.decisions) == len(questions))
     return asker.decisions
@@ -162,25 +165,8 @@ def test_a_policy_that_raises_gives_a_deferral_and_a_traceback(running, caplog):
     assert any(r.exc_info and "a bug in the policy" in str(r.exc_info[1]) for r in caplog.records)
 
 
-class Previewer(component):
-    """Asks the service ``wouldDefer`` about each (envelope, now) in turn."""
-
-    def __init__(self, service, questions):
-        super().__init__()
-        self.service = service
-        self.questions = questions
-        self.answers = []
-
-    def main(self):
-        for envelope, now in self.questions:
-            self.answers.append((yield from self.service.wouldDefer(self, envelope, now)))
-
-
 def preview(h, questions):
-    asker = Previewer(h.component, questions)
-    asker.activate(h.scheduler)
-    until(h, lambda: len(asker.answers) == len(questions))
-    return asker.answers
+    return ask(h, questions, "wouldDefer")
 
 
 class PreviewRaises(GreylistPolicy):
