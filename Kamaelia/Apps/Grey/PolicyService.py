@@ -255,7 +255,8 @@ class PolicyService(ThreadedWorker):
             _log.warning("%s: greylist store unavailable (%s); asking again at DATA for %s",
                          self.name, error, envelope)
         except Exception:
-            _log.exception("%s: the policy's preview failed for %s", self.name, envelope)
+            _log.exception("%s: the policy's preview failed; asking again at DATA for %s",
+                           self.name, envelope)
         return False
 
     def handleInbox(self, message):
